@@ -1,0 +1,96 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "syft-proxy",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "syft-proxy", targets: ["SyftProxyCLI"]),
+        .library(name: "SyftProxyCore", targets: ["SyftProxyCore"]),
+        .library(name: "SyftProxyServer", targets: ["SyftProxyServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // Models, validation, SyftBox URLs and the store protocol: no I/O, no server.
+        .target(
+            name: "SyftProxyCore",
+            swiftSettings: strict
+        ),
+        // The embedded store used when no Redis is configured.
+        .target(
+            name: "SyftProxyMemoryStore",
+            dependencies: ["SyftProxyCore", .product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: strict
+        ),
+        // HTTP API, push forwarder and background sweeper; knows stores only through the protocol.
+        .target(
+            name: "SyftProxyServer",
+            dependencies: [
+                "SyftProxyCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "SyftProxyCLI",
+            dependencies: [
+                "SyftProxyCore",
+                "SyftProxyMemoryStore",
+                "SyftProxyServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SyftProxyCoreTests",
+            dependencies: ["SyftProxyCore"]
+        ),
+        .testTarget(
+            name: "SyftProxyStoreTests",
+            dependencies: ["SyftProxyCore", "SyftProxyMemoryStore"]
+        ),
+        .testTarget(
+            name: "SyftProxyServerTests",
+            dependencies: [
+                "SyftProxyCore",
+                "SyftProxyMemoryStore",
+                "SyftProxyServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "SyftProxyEndToEndTests",
+            dependencies: [
+                "SyftProxyCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+    ]
+)

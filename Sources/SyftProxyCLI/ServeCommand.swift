@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SyftProxyCore
+import SyftProxyMemoryStore
+import SyftProxyServer
+
+/// `syft-proxy serve`: PROXY_* environment first, then flags on top.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run a proxy replica.",
+        discussion: "Settings come from PROXY_* environment variables (see README); a flag overrides its variable.")
+
+    @Option(help: "Address to bind (PROXY_HOST, default 0.0.0.0).") var host: String?
+    @Option(help: "Port to bind; 0 picks a free one (PROXY_PORT, default 8000).") var port: Int?
+    @Option(help: "Event loop threads (PROXY_WORKERS, default: cores).") var workers: Int?
+    @Option(help: "trace, debug, info, notice, warning, error or critical (PROXY_LOG_LEVEL).") var logLevel: String?
+    @Option(help: "Redis URL, e.g. redis://127.0.0.1:6379/0; unset runs the embedded store (PROXY_REDIS_URL).") var redisURL: String?
+    @Option(help: "In-flight request cap per replica (PROXY_MAX_REQUESTS, default 1000).") var maxRequests: Int?
+    @Option(help: "Default request timeout in seconds (PROXY_TIMEOUT, default 60).") var timeout: Double?
+    @Option(help: "Largest timeout a caller may ask for (PROXY_MAX_TIMEOUT, default 300).") var maxTimeout: Double?
+    @Option(help: "Seconds a request's record is kept (PROXY_REQUEST_TTL, default 3600).") var requestTTL: Double?
+    @Option(help: "Deliveries before an unanswered request fails (PROXY_MAX_ATTEMPTS, default 3).") var maxAttempts: Int?
+    @Option(help: "Largest params object in bytes (PROXY_MAX_PARAMS_BYTES, default 1000000).") var maxParamsBytes: Int?
+    @Option(help: "Largest request body in bytes (PROXY_MAX_BODY_BYTES, default 4 x params limit).") var maxBodyBytes: Int?
+    @Option(help: "Seconds a delivery may take before it is delivered again (PROXY_LEASE_SECONDS, default 30).") var leaseSeconds: Double?
+    @Option(help: "This replica's id (PROXY_REPLICA_ID, default: generated).") var replicaID: String?
+
+    func run() async throws {
+        var configuration: ProxyConfiguration
+        do {
+            configuration = try ProxyConfiguration(environment: ProcessInfo.processInfo.environment)
+            try apply(to: &configuration)
+            try configuration.validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let replicaID = configuration.replicaID ?? Self.generatedReplicaID()
+        var logger = Logger(label: "syft-proxy")
+        logger.logLevel = configuration.logLevel
+        logger[metadataKey: "replica"] = "\(replicaID)"
+
+        let backend = try StoreFactory.make(configuration: configuration, replicaID: replicaID, logger: logger)
+        let environment = ProxyEnvironment(store: backend.store, configuration: configuration, replicaID: replicaID)
+        if configuration.redisURL == nil {
+            logger.notice("no PROXY_REDIS_URL: running on the embedded in-memory store (one replica; state is lost on exit)")
+        }
+        let host = configuration.host
+        let configuredPort = configuration.port
+        let storeName = backend.store.backendName
+        try await ProxyServer.run(environment: environment, logger: logger, additionalServices: backend.services) { channel in
+            let port = channel.localAddress?.port ?? configuredPort
+            // A plain line on stdout, so scripts and tests can learn the port when --port 0 was used.
+            StandardOutput.line("syft-proxy listening on http://\(host):\(port) store=\(storeName) replica=\(replicaID)")
+        }
+    }
+
+    private func apply(to configuration: inout ProxyConfiguration) throws {
+        if let host { configuration.host = host }
+        if let port {
+            guard (0...65535).contains(port) else { throw ConfigurationError("--port must be from 0 to 65535") }
+            configuration.port = port
+        }
+        if let workers {
+            guard workers >= 1 else { throw ConfigurationError("--workers must be at least 1") }
+            configuration.workers = workers
+        }
+        if let logLevel { configuration.logLevel = try ProxyConfiguration.parseLogLevel(logLevel) }
+        if let redisURL { configuration.redisURL = redisURL.isEmpty ? nil : redisURL }
+        if let maxRequests { configuration.maxRequests = maxRequests }
+        if let timeout { configuration.timeout = timeout }
+        if let maxTimeout { configuration.maxTimeout = maxTimeout }
+        if let requestTTL { configuration.requestTTL = requestTTL }
+        if let maxAttempts { configuration.maxAttempts = maxAttempts }
+        if let maxParamsBytes { configuration.maxParamsBytes = maxParamsBytes }
+        if let maxBodyBytes { configuration.maxBodyBytesOverride = maxBodyBytes }
+        if let leaseSeconds { configuration.leaseSeconds = leaseSeconds }
+        if let replicaID { configuration.replicaID = replicaID }
+        for (name, value) in [("--timeout", configuration.timeout), ("--max-timeout", configuration.maxTimeout), ("--request-ttl", configuration.requestTTL), ("--lease-seconds", configuration.leaseSeconds)] where !(value > 0) {
+            throw ConfigurationError("\(name) must be greater than 0")
+        }
+        guard configuration.maxRequests >= 1, configuration.maxAttempts >= 1 else {
+            throw ConfigurationError("--max-requests and --max-attempts must be at least 1")
+        }
+    }
+
+    static func generatedReplicaID() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "replica"
+        return "\(host)-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+}

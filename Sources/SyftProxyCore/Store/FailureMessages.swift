@@ -1,0 +1,31 @@
+/// Error texts the proxy writes into failed requests. Both stores use them, so a client sees
+/// the same words whichever store runs. A timeout always says "timed out" (SPEC.md).
+public enum FailureMessages {
+    static let timeoutPrefix = "timed out"
+
+    public static func timedOut(after seconds: Double) -> String {
+        "\(timeoutPrefix) after \(JSONValue.format(seconds)) s without an answer from the app"
+    }
+
+    public static func deliveriesExhausted(attempts: Int, leaseSeconds: Double) -> String {
+        "not answered after \(attempts) deliveries (each lease of \(JSONValue.format(leaseSeconds)) s expired); the app may be down or crashing on this request"
+    }
+}
+
+/// Keys the embedded store and waiters use to name one app's queue on one datasite.
+public struct QueueName: Sendable, Hashable {
+    public var appName: String
+    public var destination: String
+    public init(appName: String, destination: String) {
+        self.appName = appName
+        self.destination = destination
+    }
+}
+
+extension RPCRecord {
+    /// Failed because its deadline passed: answers are refused after the deadline, so a
+    /// failure stamped at or after it can only be the proxy's own timeout.
+    public var timedOut: Bool {
+        state == .failed && (completedAt ?? 0) >= deadline && error?.hasPrefix(FailureMessages.timeoutPrefix) == true
+    }
+}

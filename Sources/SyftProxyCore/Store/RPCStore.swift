@@ -1,0 +1,188 @@
+/// What a new request needs; the store fills in state, attempts and timestamps.
+public struct NewRequest: Sendable, Equatable {
+    public var id: String
+    public var appName: String
+    public var funcName: String
+    public var destination: String
+    public var sender: String?
+    public var params: JSONObject
+    public var headers: [String: String]
+    public var timeout: Double
+    public var endpoint: String?
+    public var traceparent: String?
+
+    public init(id: String, appName: String, funcName: String, destination: String, sender: String?,
+                params: JSONObject, headers: [String: String], timeout: Double,
+                endpoint: String? = nil, traceparent: String? = nil) {
+        self.id = id
+        self.appName = appName
+        self.funcName = funcName
+        self.destination = destination
+        self.sender = sender
+        self.params = params
+        self.headers = headers
+        self.timeout = timeout
+        self.endpoint = endpoint
+        self.traceparent = traceparent
+    }
+}
+
+public enum CreateOutcome: Sendable, Equatable {
+    case created(RPCRecord)
+    /// An Idempotency-Key seen before: the first request, untouched.
+    case duplicate(RPCRecord)
+
+    public var record: RPCRecord {
+        switch self {
+        case .created(let record), .duplicate(let record): record
+        }
+    }
+}
+
+public enum AnswerOutcome: Sendable, Equatable {
+    case accepted(RPCRecord)
+    /// Completed, failed or timed out before this answer came; nothing changed.
+    case alreadyFinal(RPCRecord)
+    case notFound
+}
+
+public enum SchemaPublishOutcome: Sendable, Equatable {
+    case stored
+    case ownedByAnother(owner: String)
+}
+
+/// A request leased to the push forwarder, with the URL its app registered.
+public struct PushDelivery: Sendable, Equatable {
+    public var record: RPCRecord
+    public var url: String
+
+    public init(record: RPCRecord, url: String) {
+        self.record = record
+        self.url = url
+    }
+}
+
+/// What one sweep changed, for logs and metrics.
+public struct SweepReport: Sendable, Equatable {
+    public var timedOut: Int = 0
+    public var redelivered: Int = 0
+    public var exhausted: Int = 0
+    public init(timedOut: Int = 0, redelivered: Int = 0, exhausted: Int = 0) {
+        self.timedOut = timedOut
+        self.redelivered = redelivered
+        self.exhausted = exhausted
+    }
+}
+
+public struct StoreStats: Sendable, Equatable {
+    /// Requests waiting for a pull consumer, over all apps and destinations.
+    public var queuedForPull: Int
+    /// Requests waiting for the push forwarder.
+    public var queuedForPush: Int
+    /// Deliveries out on a lease.
+    public var leased: Int
+
+    public init(queuedForPull: Int, queuedForPush: Int, leased: Int) {
+        self.queuedForPull = queuedForPull
+        self.queuedForPush = queuedForPush
+        self.leased = leased
+    }
+}
+
+public struct StoreSettings: Sendable, Equatable {
+    /// How long a request's record lives (PROXY_REQUEST_TTL).
+    public var requestTTL: Double
+    /// Deliveries whose lease expired before the request fails (PROXY_MAX_ATTEMPTS).
+    public var maximumAttempts: Int
+    /// How long a pull or push delivery may take before it is delivered again (PROXY_LEASE_SECONDS).
+    public var leaseSeconds: Double
+
+    public init(requestTTL: Double = 3600, maximumAttempts: Int = 3, leaseSeconds: Double = 30) {
+        self.requestTTL = requestTTL
+        self.maximumAttempts = maximumAttempts
+        self.leaseSeconds = leaseSeconds
+    }
+}
+
+/// Where request state lives. Every transition two replicas could race on is one method here,
+/// so a shared store (Redis) can make each one atomic and an embedded store can take a lock.
+///
+/// Queueing model: each (app, destination) pair has a FIFO queue. When the pair has a push
+/// URL registered, its requests go to the push queue instead, which every replica's forwarder
+/// drains. Both kinds of delivery are leases: if a delivery is not answered within the lease
+/// (the consumer or replica died), ``sweep()`` puts the request back, up to
+/// ``StoreSettings/maximumAttempts`` deliveries.
+public protocol RPCStore: Sendable {
+    /// "memory" or "redis", as GET / reports it.
+    var backendName: String { get }
+
+    /// Fails when the store cannot be reached; /ready uses it.
+    func ping() async throws
+
+    /// Stores and enqueues requests all-or-nothing (a broadcast is one call). An
+    /// `idempotencyKey` applies to a single request: a repeat returns the first one.
+    func create(_ requests: [NewRequest], idempotencyKey: String?) async throws -> [CreateOutcome]
+
+    /// The record, or nil when unknown or expired. A pending request whose deadline has passed
+    /// is reported failed even if no sweep has run yet.
+    func record(id: String) async throws -> RPCRecord?
+
+    /// Leases up to `max` queued requests of one app and destination, oldest first; each
+    /// becomes `processing` with one more attempt.
+    func leaseInbox(appName: String, destination: String, max: Int) async throws -> [RPCRecord]
+
+    /// Leases up to `max` requests from the push queue, with their registered URLs.
+    func leasePush(max: Int) async throws -> [PushDelivery]
+
+    /// Extends a delivery's lease while its push is retried; false when the request is final.
+    func renewLease(id: String) async throws -> Bool
+
+    /// Puts a request back to its queue at once, as if its lease had expired, without
+    /// counting a failed attempt for a delivery that never reached the app.
+    func releaseLease(id: String) async throws
+
+    /// Records an answer unless the request is already final.
+    func answer(id: String, with answer: RPCAnswer) async throws -> AnswerOutcome
+
+    /// Fails the request as timed out if it is still unanswered past its deadline; returns
+    /// the record as it now is.
+    func expireIfOverdue(id: String) async throws -> RPCRecord?
+
+    /// Fails overdue requests and redelivers (or fails) expired leases.
+    func sweep() async throws -> SweepReport
+
+    /// Waits until the request is final or `deadline` (Unix seconds) passes, then returns the
+    /// record as it is; a blocking caller is woken as soon as the answer lands.
+    func waitForFinal(id: String, until deadline: Double) async throws -> RPCRecord?
+
+    /// Returns when work for this app and destination may have arrived, or at `deadline`.
+    /// A spurious return is allowed; the caller leases again to find out.
+    func waitForInbox(appName: String, destination: String, until deadline: Double) async throws
+
+    /// Returns when push work may have arrived, or at `deadline`.
+    func waitForPushWork(until deadline: Double) async throws
+
+    func publishSchema(appName: String, schema: JSONValue, owner: String?) async throws -> SchemaPublishOutcome
+    func schema(appName: String) async throws -> JSONValue?
+
+    /// Routes the pair's requests, queued and future, to the push forwarder.
+    func registerPushEndpoint(appName: String, destination: String, url: String) async throws
+    /// Routes the pair back to pull delivery; false when none was registered.
+    func removePushEndpoint(appName: String, destination: String) async throws -> Bool
+    func pushEndpoint(appName: String, destination: String) async throws -> String?
+
+    func stats() async throws -> StoreStats
+}
+
+/// Failures a store reports; the API turns them into 503.
+public enum StoreError: Error, Sendable, CustomStringConvertible {
+    case unavailable(String)
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let why): "store unavailable: \(why)"
+        case .corrupt(let why): "store returned unreadable data: \(why)"
+        }
+    }
+}

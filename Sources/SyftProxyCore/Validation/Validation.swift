@@ -1,0 +1,157 @@
+/// The limits SPEC.md puts on request bodies, set from configuration.
+public struct RequestLimits: Sendable, Equatable {
+    public var defaultTimeout: Double
+    public var maximumTimeout: Double
+    public var maximumParamsBytes: Int
+
+    public init(defaultTimeout: Double = 60, maximumTimeout: Double = 300, maximumParamsBytes: Int = 1_000_000) {
+        self.defaultTimeout = defaultTimeout
+        self.maximumTimeout = maximumTimeout
+        self.maximumParamsBytes = maximumParamsBytes
+    }
+}
+
+/// Field rules shared by every body that carries them. Each reader collects issues instead of
+/// stopping at the first, so a client learns everything wrong with a body in one answer.
+public enum Validation {
+    public static let maximumNameLength = 128
+
+    /// An identity is email-like: exactly one '@' with something on both sides, no whitespace
+    /// or slash (it becomes a path segment in SyftBox).
+    public static func isIdentity(_ text: String) -> Bool {
+        var ats = 0
+        for scalar in text.unicodeScalars {
+            if scalar == "@" { ats += 1 }
+            if scalar.properties.isWhitespace || scalar == "/" || scalar.value < 0x20 { return false }
+        }
+        guard ats == 1, text.count <= 254 else { return false }
+        return !text.hasPrefix("@") && !text.hasSuffix("@")
+    }
+
+    /// Reads the members of a JSON object body, recording what is wrong as it goes.
+    public struct FieldReader {
+        public let object: JSONObject
+        public var issues: [ValidationIssue] = []
+        let prefix: [ValidationIssue.Location]
+
+        public init(object: JSONObject, prefix: [ValidationIssue.Location] = [.key("body")]) {
+            self.object = object
+            self.prefix = prefix
+        }
+
+        mutating func fail(_ field: String, _ message: String, type: String) {
+            issues.append(ValidationIssue(prefix + [.key(field)], message, type: type))
+        }
+
+        public mutating func name(_ field: String) -> String {
+            guard let value = object[field] else {
+                fail(field, "Field required", type: "missing")
+                return ""
+            }
+            guard case .string(let text) = value else {
+                fail(field, "Input should be a valid string", type: "string_type")
+                return ""
+            }
+            if text.isEmpty {
+                fail(field, "String should have at least 1 character", type: "string_too_short")
+            } else if text.count > Validation.maximumNameLength {
+                fail(field, "String should have at most \(Validation.maximumNameLength) characters", type: "string_too_long")
+            } else if text.contains("/") || text.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+                fail(field, "Value error, must not contain '/' or control characters", type: "value_error")
+            }
+            return text
+        }
+
+        public mutating func identity(_ field: String) -> String {
+            guard let value = object[field] else {
+                fail(field, "Field required", type: "missing")
+                return ""
+            }
+            guard case .string(let text) = value else {
+                fail(field, "Input should be a valid string", type: "string_type")
+                return ""
+            }
+            if !Validation.isIdentity(text) {
+                fail(field, "Value error, destination must be an identity with exactly one '@', such as bob@example.com", type: "value_error")
+            }
+            return text
+        }
+
+        public mutating func params(_ field: String, limits: RequestLimits) -> JSONObject {
+            guard let value = object[field], !value.isNull else { return JSONObject() }
+            guard case .object(let params) = value else {
+                fail(field, "Input should be a valid dictionary", type: "dict_type")
+                return JSONObject()
+            }
+            let size = value.compactBytes.count
+            if size > limits.maximumParamsBytes {
+                fail(field, "Value error, params are \(size) bytes as compact JSON; the limit is \(limits.maximumParamsBytes) bytes (PROXY_MAX_PARAMS_BYTES)", type: "value_error")
+            }
+            return params
+        }
+
+        public mutating func headers(_ field: String) -> [String: String] {
+            guard let value = object[field], !value.isNull else { return [:] }
+            guard case .object(let members) = value else {
+                fail(field, "Input should be a valid dictionary", type: "dict_type")
+                return [:]
+            }
+            var headers: [String: String] = [:]
+            for member in members.members {
+                guard case .string(let text) = member.value else {
+                    issues.append(ValidationIssue(prefix + [.key(field), .key(member.key)], "Input should be a valid string", type: "string_type"))
+                    continue
+                }
+                headers[member.key] = text
+            }
+            return headers
+        }
+
+        public mutating func timeout(_ field: String, limits: RequestLimits) -> Double {
+            guard let value = object[field], !value.isNull else { return limits.defaultTimeout }
+            guard case .number = value, let seconds = value.doubleValue, seconds.isFinite else {
+                fail(field, "Input should be a valid number", type: "float_type")
+                return limits.defaultTimeout
+            }
+            if seconds <= 0 {
+                fail(field, "Input should be greater than 0", type: "greater_than")
+            } else if seconds > limits.maximumTimeout {
+                fail(field, "Input should be less than or equal to \(JSONValue.format(limits.maximumTimeout)) (PROXY_MAX_TIMEOUT)", type: "less_than_equal")
+            }
+            return seconds
+        }
+
+        public mutating func bool(_ field: String, default defaultValue: Bool) -> Bool {
+            guard let value = object[field], !value.isNull else { return defaultValue }
+            guard case .bool(let flag) = value else {
+                fail(field, "Input should be a valid boolean", type: "bool_type")
+                return defaultValue
+            }
+            return flag
+        }
+
+        public func finish() throws(ValidationError) {
+            if !issues.isEmpty { throw ValidationError(issues) }
+        }
+    }
+
+    /// A body must be a JSON object; anything else is one 422 issue at `["body"]`.
+    public static func objectBody(_ value: JSONValue) throws(ValidationError) -> JSONObject {
+        guard case .object(let object) = value else {
+            throw ValidationError(ValidationIssue([.key("body")], "Input should be a valid dictionary or object, got \(value.typeName)", type: "model_attributes_type"))
+        }
+        return object
+    }
+
+    /// Parses a raw body, turning malformed JSON into the 422 FastAPI gives for it.
+    public static func parseBody(_ bytes: [UInt8]) throws(ValidationError) -> JSONValue {
+        if bytes.isEmpty {
+            throw ValidationError(ValidationIssue([.key("body")], "Field required: the request needs a JSON body", type: "missing"))
+        }
+        do {
+            return try JSONParser.parse(bytes)
+        } catch {
+            throw ValidationError(ValidationIssue([.key("body"), .index(error.offset)], "JSON decode error: \(error.message)", type: "json_invalid"))
+        }
+    }
+}

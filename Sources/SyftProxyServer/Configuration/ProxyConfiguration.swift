@@ -1,0 +1,128 @@
+import Logging
+import SyftProxyCore
+
+/// Every setting of SPEC.md's Configuration section. Read from PROXY_* environment variables;
+/// the CLI overrides single fields from its flags.
+public struct ProxyConfiguration: Sendable, Equatable {
+    public var host = "0.0.0.0"
+    public var port = 8000
+    /// Event loop threads; defaults to the number of cores.
+    public var workers = System.coreCount
+    public var logLevel: Logger.Level = .info
+    /// Requests in flight on this replica (blocking callers included) before 503.
+    public var maxRequests = 1000
+    public var timeout: Double = 60
+    public var maxTimeout: Double = 300
+    /// nil runs the embedded store.
+    public var redisURL: String?
+    public var requestTTL: Double = 3600
+    /// `key=identity` pairs separated by commas; empty means the API is open.
+    public var apiKeys: String?
+    /// Requests per minute per identity; 0 turns limiting off.
+    public var rateLimit = 0
+    public var maxAttempts = 3
+    public var maxParamsBytes = 1_000_000
+    /// nil means 4 x maxParamsBytes.
+    public var maxBodyBytesOverride: Int?
+    public var leaseSeconds: Double = 30
+    public var replicaID: String?
+    /// Concurrent push deliveries per replica.
+    public var pushConcurrency = 32
+    /// How often each replica looks for overdue requests and expired leases.
+    public var sweepInterval: Double = 0.25
+
+    public init() {}
+
+    public var maxBodyBytes: Int { maxBodyBytesOverride ?? maxParamsBytes * 4 }
+
+    public var limits: RequestLimits {
+        RequestLimits(defaultTimeout: timeout, maximumTimeout: maxTimeout, maximumParamsBytes: maxParamsBytes)
+    }
+
+    public var storeSettings: StoreSettings {
+        StoreSettings(requestTTL: requestTTL, maximumAttempts: maxAttempts, leaseSeconds: leaseSeconds)
+    }
+
+    /// Reads PROXY_* variables; unknown variables are ignored, malformed ones are errors.
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        let reader = EnvironmentReader(environment: environment)
+        host = reader.string("PROXY_HOST") ?? host
+        port = try reader.int("PROXY_PORT", range: 0...65535) ?? port
+        workers = try reader.int("PROXY_WORKERS", range: 1...512) ?? workers
+        if let level = reader.string("PROXY_LOG_LEVEL") { logLevel = try Self.parseLogLevel(level) }
+        maxRequests = try reader.int("PROXY_MAX_REQUESTS", range: 1...10_000_000) ?? maxRequests
+        timeout = try reader.seconds("PROXY_TIMEOUT") ?? timeout
+        maxTimeout = try reader.seconds("PROXY_MAX_TIMEOUT") ?? maxTimeout
+        redisURL = reader.string("PROXY_REDIS_URL")
+        requestTTL = try reader.seconds("PROXY_REQUEST_TTL") ?? requestTTL
+        apiKeys = reader.string("PROXY_API_KEYS")
+        rateLimit = try reader.int("PROXY_RATE_LIMIT", range: 0...100_000_000) ?? rateLimit
+        maxAttempts = try reader.int("PROXY_MAX_ATTEMPTS", range: 1...1000) ?? maxAttempts
+        maxParamsBytes = try reader.int("PROXY_MAX_PARAMS_BYTES", range: 2...1_000_000_000) ?? maxParamsBytes
+        maxBodyBytesOverride = try reader.int("PROXY_MAX_BODY_BYTES", range: 2...4_000_000_000)
+        leaseSeconds = try reader.seconds("PROXY_LEASE_SECONDS") ?? leaseSeconds
+        replicaID = reader.string("PROXY_REPLICA_ID")
+        pushConcurrency = try reader.int("PROXY_PUSH_CONCURRENCY", range: 1...10_000) ?? pushConcurrency
+        try validate()
+    }
+
+    /// Checks the relations between settings, after flags have been applied too.
+    public func validate() throws(ConfigurationError) {
+        if timeout > maxTimeout {
+            throw ConfigurationError("PROXY_TIMEOUT (\(timeout)) must not exceed PROXY_MAX_TIMEOUT (\(maxTimeout))")
+        }
+        if maxBodyBytes < maxParamsBytes {
+            throw ConfigurationError("PROXY_MAX_BODY_BYTES (\(maxBodyBytes)) must be at least PROXY_MAX_PARAMS_BYTES (\(maxParamsBytes))")
+        }
+        if let redisURL, !(redisURL.hasPrefix("redis://") || redisURL.hasPrefix("unix://")) {
+            throw ConfigurationError("PROXY_REDIS_URL must look like redis://host:6379/0, got '\(redisURL)'")
+        }
+    }
+
+    public static func parseLogLevel(_ text: String) throws(ConfigurationError) -> Logger.Level {
+        let normalized = text.lowercased() == "warn" ? "warning" : text.lowercased()
+        guard let level = Logger.Level(rawValue: normalized) else {
+            throw ConfigurationError("PROXY_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical; got '\(text)'")
+        }
+        return level
+    }
+}
+
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+private struct EnvironmentReader {
+    let environment: [String: String]
+
+    func string(_ name: String) -> String? {
+        guard let value = environment[name]?.trimmingWhitespace, !value.isEmpty else { return nil }
+        return value
+    }
+
+    func int(_ name: String, range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        guard let text = string(name) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+        }
+        return value
+    }
+
+    func seconds(_ name: String) throws(ConfigurationError) -> Double? {
+        guard let text = string(name) else { return nil }
+        guard let value = Double(text), value.isFinite, value > 0 else {
+            throw ConfigurationError("\(name) must be a number of seconds greater than 0, got '\(text)'")
+        }
+        return value
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        var scalars = Substring(self)
+        while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
+        while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
+        return String(scalars)
+    }
+}

@@ -1,0 +1,5 @@
+import NIOCore
+
+enum System {
+    static var coreCount: Int { NIOCore.System.coreCount }
+}

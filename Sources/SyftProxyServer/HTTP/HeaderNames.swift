@@ -1,0 +1,10 @@
+import HTTPTypes
+
+extension HTTPField.Name {
+    static let traceparent = Self("traceparent")!
+    static let idempotencyKey = Self("Idempotency-Key")!
+    static let idempotentReplay = Self("Idempotent-Replay")!
+    static let requestID = Self("X-Request-ID")!
+    static let replicaID = Self("X-Proxy-Replica")!
+    static let apiKey = Self("X-API-Key")!
+}

@@ -1,0 +1,62 @@
+import AsyncHTTPClient
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import SyftProxyCore
+
+/// Assembles the HTTP API and the replica's background services around a store.
+public enum ProxyServer {
+    public static func makeRouter(environment: ProxyEnvironment) -> Router<ProxyRequestContext> {
+        let router = Router(context: ProxyRequestContext.self)
+        router.add(middleware: ErrorMiddleware(environment: environment))
+        router.add(middleware: InFlightLimitMiddleware(limit: environment.configuration.maxRequests, metrics: environment.metrics))
+        OperationsRoutes(environment: environment).register(on: router)
+        SendRoutes(environment: environment).register(on: router)
+        StatusRoutes(environment: environment).register(on: router)
+        DeliveryRoutes(environment: environment).register(on: router)
+        AppRoutes(environment: environment).register(on: router)
+        return router
+    }
+
+    /// The application with its background services (sweeper, push forwarder). The caller
+    /// owns `httpClient` and shuts it down after the application returns.
+    public static func makeApplication(
+        environment: ProxyEnvironment, httpClient: HTTPClient, eventLoopGroup: any EventLoopGroup,
+        logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> Application<RouterResponder<ProxyRequestContext>> {
+        let configuration = environment.configuration
+        var app = Application(
+            router: makeRouter(environment: environment),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "syft-proxy"),
+            onServerRunning: onServerRunning,
+            eventLoopGroupProvider: .shared(eventLoopGroup),
+            logger: logger)
+        app.addServices(
+            Sweeper(store: environment.store, interval: configuration.sweepInterval, metrics: environment.metrics, logger: logger),
+            PushForwarder(store: environment.store, client: httpClient, configuration: configuration, metrics: environment.metrics, logger: logger))
+        return app
+    }
+
+    /// Runs a replica until SIGTERM or SIGINT, then drains: the server stops accepting, open
+    /// requests finish, background services stop, and the HTTP client closes.
+    public static func run(
+        environment: ProxyEnvironment, logger: Logger, additionalServices: [any Service] = [],
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: environment.configuration.workers)
+        let httpClient = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: .init(redirectConfiguration: .disallow))
+        do {
+            var app = makeApplication(environment: environment, httpClient: httpClient, eventLoopGroup: group, logger: logger, onServerRunning: onServerRunning)
+            if !additionalServices.isEmpty { app.addServices(additionalServices) }
+            try await app.runService()
+        } catch {
+            try? await httpClient.shutdown()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await httpClient.shutdown()
+        try await group.shutdownGracefully()
+    }
+}

@@ -1,0 +1,68 @@
+import Hummingbird
+import SyftProxyCore
+
+/// How App B takes its requests (GET /rpc/inbox/{app}) and answers them (POST /rpc/reply/{id}).
+struct DeliveryRoutes: Sendable {
+    let environment: ProxyEnvironment
+    static let maximumBatch = 100
+
+    func register(on router: Router<ProxyRequestContext>) {
+        router.get("/rpc/inbox/:app_name") { request, context in try await inbox(request, context: context) }
+        router.post("/rpc/reply/:id") { request, context in try await reply(request, context: context) }
+    }
+
+    func inbox(_ request: Request, context: ProxyRequestContext) async throws -> Response {
+        let appName = try context.parameters.require("app_name")
+        let query = request.uri.queryParameters
+        var issues: [ValidationIssue] = []
+        let destination = query.get("destination").map { String($0) } ?? ""
+        if destination.isEmpty {
+            issues.append(ValidationIssue([.key("query"), .key("destination")], "Field required: the identity whose requests to lease, such as bob@example.com", type: "missing"))
+        } else if !Validation.isIdentity(destination) {
+            issues.append(ValidationIssue([.key("query"), .key("destination")], "Value error, destination must be an identity with exactly one '@'", type: "value_error"))
+        }
+        let max = Self.number(query.get("max"), field: "max", default: 10, range: 1...Double(Self.maximumBatch), issues: &issues)
+        let wait = Self.number(query.get("wait"), field: "wait", default: 0, range: 0...environment.configuration.maxTimeout, issues: &issues)
+        if appName.isEmpty || appName.count > Validation.maximumNameLength {
+            issues.append(ValidationIssue([.key("path"), .key("app_name")], "String should have 1 to \(Validation.maximumNameLength) characters", type: "string_too_long"))
+        }
+        if !issues.isEmpty { throw APIError(validation: ValidationError(issues)) }
+
+        let store = environment.store
+        let deadline = Timestamp.now() + wait
+        var leased: [RPCRecord] = []
+        while true {
+            leased = try await store.leaseInbox(appName: appName, destination: destination, max: Int(max))
+            if !leased.isEmpty || Timestamp.now() >= deadline || Task.isCancelled { break }
+            try await store.waitForInbox(appName: appName, destination: destination, until: deadline)
+        }
+        environment.metrics.delivered(count: leased.count, mode: "pull")
+        return JSONResponse.make(["requests": .array(leased.map(\.inboxJSON))])
+    }
+
+    func reply(_ request: Request, context: ProxyRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let body = try await RequestBody.json(request, limit: environment.configuration.maxBodyBytes)
+        let answer: RPCAnswer
+        do { answer = try RPCAnswer(json: body) } catch { throw error.apiError }
+        switch try await environment.store.answer(id: id, with: answer) {
+        case .accepted(let record):
+            environment.metrics.finished(record)
+            return JSONResponse.make(record.statusJSON)
+        case .alreadyFinal(let record):
+            let reason = record.timedOut ? "timed out" : record.state.rawValue
+            throw APIError(.conflict, "request '\(id)' already \(reason == "timed out" ? "timed out" : "is \(reason)"); this answer was ignored")
+        case .notFound:
+            throw APIError.notFound("request '\(id)' is unknown or has expired; nothing to answer")
+        }
+    }
+
+    static func number(_ text: String?, field: String, default defaultValue: Double, range: ClosedRange<Double>, issues: inout [ValidationIssue]) -> Double {
+        guard let text, !text.isEmpty else { return defaultValue }
+        guard let value = Double(text), value.isFinite, range.contains(value) else {
+            issues.append(ValidationIssue([.key("query"), .key(field)], "Input should be a number from \(JSONValue.format(range.lowerBound)) to \(JSONValue.format(range.upperBound))", type: "value_error"))
+            return defaultValue
+        }
+        return value
+    }
+}

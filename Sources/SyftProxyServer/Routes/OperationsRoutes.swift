@@ -1,0 +1,48 @@
+import Hummingbird
+import NIOCore
+import SyftProxyCore
+
+/// Server info, probes, metrics and the API description. None of these need an API key.
+struct OperationsRoutes: Sendable {
+    let environment: ProxyEnvironment
+
+    func register(on router: Router<ProxyRequestContext>) {
+        router.get("/") { _, _ in
+            JSONResponse.make([
+                "name": "syft-proxy",
+                "version": .string(environment.version),
+                "replica_id": .string(environment.replicaID),
+                "store": .string(environment.store.backendName),
+                "uptime_seconds": .double((Timestamp.now() - environment.startedAt).rounded(.down)),
+                "started_at": .string(Timestamp.iso8601(environment.startedAt)),
+                "docs": "/openapi.json",
+            ])
+        }
+        router.get("/health") { _, _ in
+            JSONResponse.make(["status": "ok", "replica_id": .string(environment.replicaID)])
+        }
+        router.get("/ready") { _, _ in
+            do {
+                try await environment.store.ping()
+                return JSONResponse.make(["status": "ready", "store": .string(environment.store.backendName)])
+            } catch {
+                return JSONResponse.make(
+                    ["status": "unavailable", "store": .string(environment.store.backendName), "detail": .string("\(error)")],
+                    status: .serviceUnavailable, headers: [.retryAfter: "1"])
+            }
+        }
+        router.get("/metrics") { _, _ in
+            if let stats = try? await environment.store.stats() { environment.metrics.record(stats) }
+            var bytes: [UInt8] = []
+            environment.metrics.registry.emit(into: &bytes)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        router.get("/openapi.json") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import Logging
+import SyftProxyCore
+
+/// What every route needs: the store, the settings, this replica's identity and its metrics.
+public struct ProxyEnvironment: Sendable {
+    public let store: any RPCStore
+    public let configuration: ProxyConfiguration
+    public let replicaID: String
+    public let startedAt: Double
+    public let metrics: ProxyMetrics
+    public let version: String
+
+    public init(store: any RPCStore, configuration: ProxyConfiguration, replicaID: String,
+                metrics: ProxyMetrics = ProxyMetrics(), version: String = SyftProxyVersion.current) {
+        self.store = store
+        self.configuration = configuration
+        self.replicaID = replicaID
+        self.startedAt = Timestamp.now()
+        self.metrics = metrics
+        self.version = version
+    }
+}
+
+public enum SyftProxyVersion {
+    public static let current = "0.1.0"
+}

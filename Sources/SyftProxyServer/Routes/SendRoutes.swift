@@ -1,0 +1,71 @@
+import Foundation
+import Hummingbird
+import SyftProxyCore
+
+/// POST /rpc/send and POST /rpc/broadcast: where requests enter the proxy.
+struct SendRoutes: Sendable {
+    let environment: ProxyEnvironment
+
+    func register(on router: Router<ProxyRequestContext>) {
+        router.post("/rpc/send") { request, context in try await send(request, context: context) }
+        router.post("/rpc/broadcast") { request, context in try await broadcast(request, context: context) }
+    }
+
+    func send(_ request: Request, context: ProxyRequestContext) async throws -> Response {
+        let configuration = environment.configuration
+        let body = try await RequestBody.json(request, limit: configuration.maxBodyBytes)
+        let send: RPCSendRequest
+        do { send = try RPCSendRequest(json: body, limits: configuration.limits) } catch { throw error.apiError }
+
+        let new = NewRequest(
+            id: Self.newID(), appName: send.appName, funcName: send.funcName, destination: send.destination,
+            sender: context.identity, params: send.params, headers: send.headers, timeout: send.timeout,
+            traceparent: request.headers[.traceparent])
+        let idempotencyKey = request.headers[.idempotencyKey].flatMap { $0.isEmpty ? nil : $0 }
+        let outcome = try await environment.store.create([new], idempotencyKey: idempotencyKey).first
+        guard let outcome else { throw APIError(.internalServerError, "the store accepted nothing; retry the request") }
+        if case .created(let record) = outcome { environment.metrics.accepted(record) }
+        let record = outcome.record
+        var headers: HTTPFields = [.requestID: record.id]
+        if case .duplicate = outcome { headers[.idempotentReplay] = "true" }
+
+        guard send.blocking else { return JSONResponse.make(record.statusJSON, headers: headers) }
+        return try await waitForAnswer(record, headers: headers)
+    }
+
+    /// Blocks until the answer lands or the request's own deadline passes. A timeout is 504
+    /// with the failed status; any other ending, success or app error, is 200.
+    private func waitForAnswer(_ record: RPCRecord, headers: HTTPFields) async throws -> Response {
+        let store = environment.store
+        var current = try await store.waitForFinal(id: record.id, until: record.deadline) ?? record
+        if !current.state.isFinal {
+            current = try await store.expireIfOverdue(id: record.id) ?? current
+        }
+        if current.timedOut || !current.state.isFinal {
+            return JSONResponse.make(current.statusJSON, status: .gatewayTimeout, headers: headers)
+        }
+        return JSONResponse.make(current.statusJSON, headers: headers)
+    }
+
+    func broadcast(_ request: Request, context: ProxyRequestContext) async throws -> Response {
+        let configuration = environment.configuration
+        let body = try await RequestBody.json(request, limit: configuration.maxBodyBytes)
+        let broadcast: RPCBroadcastRequest
+        do { broadcast = try RPCBroadcastRequest(json: body, limits: configuration.limits) } catch { throw error.apiError }
+        let traceparent = request.headers[.traceparent]
+        let requests = broadcast.destinations.map { url in
+            NewRequest(
+                id: Self.newID(), appName: url.appName, funcName: broadcast.funcName, destination: url.identity,
+                sender: context.identity, params: broadcast.params, headers: broadcast.headers,
+                timeout: broadcast.timeout, endpoint: url.description, traceparent: traceparent)
+        }
+        let outcomes = try await environment.store.create(requests, idempotencyKey: nil)
+        for outcome in outcomes { if case .created(let record) = outcome { environment.metrics.accepted(record) } }
+        return JSONResponse.make([
+            "broadcast_id": .string(Self.newID()),
+            "request_ids": .array(outcomes.map { .string($0.record.id) }),
+        ])
+    }
+
+    static func newID() -> String { UUID().uuidString.lowercased() }
+}

@@ -1,0 +1,17 @@
+import Hummingbird
+import SyftProxyCore
+
+/// GET /rpc/status/{id}.
+struct StatusRoutes: Sendable {
+    let environment: ProxyEnvironment
+
+    func register(on router: Router<ProxyRequestContext>) {
+        router.get("/rpc/status/:id") { request, context in
+            let id = try context.parameters.require("id")
+            guard let record = try await environment.store.record(id: id) else {
+                throw APIError.notFound("request '\(id)' is unknown or has expired (requests are kept \(JSONValue.format(environment.configuration.requestTTL)) s)")
+            }
+            return JSONResponse.make(record.statusJSON)
+        }
+    }
+}
