@@ -1,0 +1,38 @@
+import SyftProxyCore
+import SyftProxyMemoryStore
+
+/// The stores every conformance test runs against. Each test gets a fresh, empty store.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case memory
+
+    var testDescription: String { rawValue }
+
+    func withStore<T: Sendable>(_ settings: StoreSettings = StoreSettings(), _ body: (any RPCStore) async throws -> T) async throws -> T {
+        switch self {
+        case .memory:
+            return try await body(MemoryStore(settings: settings))
+        }
+    }
+}
+
+func newRequest(app: String = "calculator", function: String = "add", destination: String = "bob@example.com",
+                params: JSONObject = ["a": 1, "b": 2], timeout: Double = 30) -> NewRequest {
+    NewRequest(id: randomID(), appName: app, funcName: function, destination: destination, sender: "alice@example.com",
+               params: params, headers: ["X-Trace": "t"], timeout: timeout)
+}
+
+func randomID() -> String {
+    (0..<4).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }.joined(separator: "-")
+}
+
+/// Polls `condition` until it holds or `seconds` pass; for states reached by a background sweep.
+func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = Timestamp.now() + seconds
+    while Timestamp.now() < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
+import Testing
