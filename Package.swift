@@ -88,6 +88,8 @@ let package = Package(
             name: "SyftProxyEndToEndTests",
             dependencies: [
                 "SyftProxyCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -1,0 +1,40 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import SyftProxyCore
+
+/// Just enough HTTP client for the end-to-end tests; only ever talks to 127.0.0.1.
+struct HTTP {
+    let baseURL: String
+
+    struct Answer {
+        let status: Int
+        let headers: HTTPHeaders
+        let json: JSONValue?
+        let text: String
+    }
+
+    func get(_ path: String, timeout: Double = 15) async throws -> Answer {
+        try await execute(path, method: .GET, body: nil, timeout: timeout)
+    }
+
+    func post(_ path: String, _ json: JSONValue, headers: [(String, String)] = [], timeout: Double = 15) async throws -> Answer {
+        try await execute(path, method: .POST, body: ByteBuffer(bytes: json.compactBytes), headers: headers, timeout: timeout)
+    }
+
+    func put(_ path: String, _ json: JSONValue) async throws -> Answer {
+        try await execute(path, method: .PUT, body: ByteBuffer(bytes: json.compactBytes), timeout: 15)
+    }
+
+    func execute(_ path: String, method: HTTPMethod, body: ByteBuffer?, headers: [(String, String)] = [], timeout: Double) async throws -> Answer {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Content-Type", value: "application/json")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(body) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+        let buffer = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
+        return Answer(status: Int(response.status.code), headers: response.headers, json: try? JSONParser.parse(bytes), text: String(decoding: bytes, as: UTF8.self))
+    }
+}

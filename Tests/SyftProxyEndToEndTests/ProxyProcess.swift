@@ -1,0 +1,107 @@
+import Foundation
+import Synchronization
+import SyftProxyCore
+
+/// A real `syft-proxy` process on a free loopback port, stopped when the test is done.
+final class ProxyProcess: Sendable {
+    let process: Process
+    let baseURL: String
+    let port: Int
+    private let output: OutputCollector
+
+    static var binaryPath: String {
+        if let path = ProcessInfo.processInfo.environment["SYFT_PROXY_BIN"] { return path }
+        // The test bundle sits beside the products of the same build.
+        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [bundleDirectory, bundleDirectory.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("syft-proxy").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return bundleDirectory.appendingPathComponent("syft-proxy").path
+    }
+
+    /// Starts `syft-proxy <arguments>` with `--port 0` and waits (bounded) for its "listening" line.
+    init(arguments: [String] = [], environment: [String: String] = [:]) throws {
+        let binary = Self.binaryPath
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw ProcessError("no syft-proxy binary at \(binary); run `swift build` first or set SYFT_PROXY_BIN")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PROXY_") }
+        env["PROXY_LOG_LEVEL"] = "warning"
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let collector = OutputCollector()
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { handle in collector.append(handle.availableData) }
+        try process.run()
+        self.process = process
+        self.output = collector
+
+        let deadline = Date().addingTimeInterval(30)
+        var found: Int?
+        while Date() < deadline, process.isRunning {
+            if let line = collector.text.split(separator: "\n").first(where: { $0.contains("syft-proxy listening on http://") }),
+                let portText = line.split(separator: " ").first(where: { $0.hasPrefix("http://") })?.split(separator: ":").last
+            {
+                found = Int(portText)
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        guard let port = found else {
+            process.terminate()
+            throw ProcessError("syft-proxy did not start within 30 s; output:\n\(collector.text)")
+        }
+        self.port = port
+        self.baseURL = "http://127.0.0.1:\(port)"
+    }
+
+    var log: String { output.text }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+final class OutputCollector: Sendable {
+    private let buffer = Mutex(Data())
+    func append(_ data: Data) { buffer.withLock { $0.append(data) } }
+    var text: String { buffer.withLock { String(decoding: $0, as: UTF8.self) } }
+}
+
+struct ProcessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs a command to completion (bounded) and returns its exit status and output.
+func runCommand(_ arguments: [String], timeout: Double = 60) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: ProxyProcess.binaryPath)
+    process.arguments = arguments
+    let collector = OutputCollector()
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    pipe.fileHandleForReading.readabilityHandler = { handle in collector.append(handle.availableData) }
+    try process.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+    if process.isRunning { process.terminate() }
+    process.waitUntilExit()
+    pipe.fileHandleForReading.readabilityHandler = nil
+    collector.append(pipe.fileHandleForReading.readDataToEndOfFile())
+    return (process.terminationStatus, collector.text)
+}
