@@ -4,7 +4,8 @@ public enum FailureMessages {
     static let timeoutPrefix = "timed out"
 
     public static func timedOut(after seconds: Double) -> String {
-        "\(timeoutPrefix) after \(JSONValue.format(seconds)) s without an answer from the app"
+        // Milliseconds are precise enough, and keep float noise from deadline arithmetic out of the text.
+        "\(timeoutPrefix) after \(JSONValue.format((seconds * 1000).rounded() / 1000)) s without an answer from the app"
     }
 
     public static func deliveriesExhausted(attempts: Int, leaseSeconds: Double) -> String {
