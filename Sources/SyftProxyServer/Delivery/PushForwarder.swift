@@ -35,28 +35,37 @@ public struct PushForwarder: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                for _ in 0..<concurrency {
-                    group.addTask { await workerLoop() }
-                }
-            }
+            await dispatch()
         }
     }
 
-    private func workerLoop() async {
+    /// One loop leases as many deliveries as there are free slots and runs each in its own
+    /// child task; an idle replica costs one store call per wake-up, not one per slot.
+    private func dispatch() async {
+        let slots = DeliverySlots(capacity: concurrency)
         var backoff = Backoff()
-        while !Task.isCancelled {
-            do {
-                let deliveries = try await store.leasePush(max: 1)
-                backoff.reset()
-                if deliveries.isEmpty {
-                    try await store.waitForPushWork(until: Timestamp.now() + 1)
-                    continue
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                let free = await slots.waitForFree()
+                guard free > 0 else { continue }
+                do {
+                    let deliveries = try await store.leasePush(max: free)
+                    backoff.reset()
+                    if deliveries.isEmpty {
+                        try await store.waitForPushWork(until: Timestamp.now() + 1)
+                        continue
+                    }
+                    for delivery in deliveries {
+                        slots.take()
+                        group.addTask {
+                            await deliver(delivery)
+                            slots.give()
+                        }
+                    }
+                } catch {
+                    logger.debug("push queue unavailable", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: backoff.next())
                 }
-                for delivery in deliveries { await deliver(delivery) }
-            } catch {
-                logger.debug("push queue unavailable", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: backoff.next())
             }
         }
     }
