@@ -84,10 +84,22 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        // Processes the end-to-end suites drive: proxy replicas and throwaway redis-servers.
+        .target(
+            name: "SyftProxyTestSupport",
+            dependencies: [
+                "SyftProxyCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/SyftProxyTestSupport"
+        ),
         .testTarget(
             name: "SyftProxyEndToEndTests",
             dependencies: [
                 "SyftProxyCore",
+                "SyftProxyTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,3 +1,4 @@
+import SyftProxyTestSupport
 import Foundation
 import Testing
 import SyftProxyCore

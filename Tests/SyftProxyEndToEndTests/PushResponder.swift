@@ -1,3 +1,4 @@
+import SyftProxyTestSupport
 import HTTPTypes
 import Hummingbird
 import NIOCore

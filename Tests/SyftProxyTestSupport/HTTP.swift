@@ -4,29 +4,30 @@ import NIOHTTP1
 import SyftProxyCore
 
 /// Just enough HTTP client for the end-to-end tests; only ever talks to 127.0.0.1.
-struct HTTP {
-    let baseURL: String
+public struct HTTP: Sendable {
+    public let baseURL: String
+    public init(baseURL: String) { self.baseURL = baseURL }
 
-    struct Answer {
-        let status: Int
-        let headers: HTTPHeaders
-        let json: JSONValue?
-        let text: String
+    public struct Answer: Sendable {
+        public let status: Int
+        public let headers: HTTPHeaders
+        public let json: JSONValue?
+        public let text: String
     }
 
-    func get(_ path: String, timeout: Double = 15) async throws -> Answer {
+    public func get(_ path: String, timeout: Double = 15) async throws -> Answer {
         try await execute(path, method: .GET, body: nil, timeout: timeout)
     }
 
-    func post(_ path: String, _ json: JSONValue, headers: [(String, String)] = [], timeout: Double = 15) async throws -> Answer {
+    public func post(_ path: String, _ json: JSONValue, headers: [(String, String)] = [], timeout: Double = 15) async throws -> Answer {
         try await execute(path, method: .POST, body: ByteBuffer(bytes: json.compactBytes), headers: headers, timeout: timeout)
     }
 
-    func put(_ path: String, _ json: JSONValue) async throws -> Answer {
+    public func put(_ path: String, _ json: JSONValue) async throws -> Answer {
         try await execute(path, method: .PUT, body: ByteBuffer(bytes: json.compactBytes), timeout: 15)
     }
 
-    func execute(_ path: String, method: HTTPMethod, body: ByteBuffer?, headers: [(String, String)] = [], timeout: Double) async throws -> Answer {
+    public func execute(_ path: String, method: HTTPMethod, body: ByteBuffer?, headers: [(String, String)] = [], timeout: Double) async throws -> Answer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Content-Type", value: "application/json")

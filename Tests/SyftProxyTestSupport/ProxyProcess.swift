@@ -3,13 +3,13 @@ import Synchronization
 import SyftProxyCore
 
 /// A real `syft-proxy` process on a free loopback port, stopped when the test is done.
-final class ProxyProcess: Sendable {
-    let process: Process
-    let baseURL: String
-    let port: Int
+public final class ProxyProcess: Sendable {
+    public let process: Process
+    public let baseURL: String
+    public let port: Int
     private let output: OutputCollector
 
-    static var binaryPath: String {
+    public static var binaryPath: String {
         if let path = ProcessInfo.processInfo.environment["SYFT_PROXY_BIN"] { return path }
         // The test bundle sits beside the products of the same build.
         let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -21,14 +21,14 @@ final class ProxyProcess: Sendable {
     }
 
     /// Starts `syft-proxy <arguments>` with `--port 0` and waits (bounded) for its "listening" line.
-    init(arguments: [String] = [], environment: [String: String] = [:]) throws {
+    public init(arguments: [String] = [], environment: [String: String] = [:], port requestedPort: Int = 0) throws {
         let binary = Self.binaryPath
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw ProcessError("no syft-proxy binary at \(binary); run `swift build` first or set SYFT_PROXY_BIN")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", String(requestedPort)] + arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PROXY_") }
         env["PROXY_LOG_LEVEL"] = "warning"
         for (key, value) in environment { env[key] = value }
@@ -61,9 +61,10 @@ final class ProxyProcess: Sendable {
         self.baseURL = "http://127.0.0.1:\(port)"
     }
 
-    var log: String { output.text }
+    public var log: String { output.text }
 
-    func stop() {
+    /// SIGTERM, then SIGKILL after 5 s.
+    public func stop() {
         guard process.isRunning else { return }
         process.terminate()
         let deadline = Date().addingTimeInterval(5)
@@ -72,22 +73,30 @@ final class ProxyProcess: Sendable {
         process.waitUntilExit()
     }
 
+    /// SIGKILL at once: a replica dying mid-request.
+    public func kill9() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     deinit { stop() }
 }
 
-final class OutputCollector: Sendable {
+public final class OutputCollector: Sendable {
     private let buffer = Mutex(Data())
-    func append(_ data: Data) { buffer.withLock { $0.append(data) } }
-    var text: String { buffer.withLock { String(decoding: $0, as: UTF8.self) } }
+    public init() {}
+    public func append(_ data: Data) { buffer.withLock { $0.append(data) } }
+    public var text: String { buffer.withLock { String(decoding: $0, as: UTF8.self) } }
 }
 
-struct ProcessError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct ProcessError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Runs a command to completion (bounded) and returns its exit status and output.
-func runCommand(_ arguments: [String], timeout: Double = 60) throws -> (status: Int32, output: String) {
+public func runCommand(_ arguments: [String], timeout: Double = 60) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: ProxyProcess.binaryPath)
     process.arguments = arguments
