@@ -35,6 +35,34 @@ let package = Package(
             dependencies: ["SyftProxyCore", .product(name: "DequeModule", package: "swift-collections")],
             swiftSettings: strict
         ),
+        // hiredis, for RESP encoding and reply parsing.
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Sources/CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        // A Redis client for SwiftNIO servers: hiredis formats and parses, NIO does the I/O.
+        .target(
+            name: "SyftProxyRedis",
+            dependencies: [
+                "CHiredis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strict
+        ),
+        // The shared store: request state and queues in Redis, transitions as Lua scripts.
+        .target(
+            name: "SyftProxyRedisStore",
+            dependencies: [
+                "SyftProxyCore",
+                "SyftProxyRedis",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // HTTP API, push forwarder and background sweeper; knows stores only through the protocol.
         .target(
             name: "SyftProxyServer",
@@ -57,6 +85,8 @@ let package = Package(
             dependencies: [
                 "SyftProxyCore",
                 "SyftProxyMemoryStore",
+                "SyftProxyRedisStore",
+                "SyftProxyRedis",
                 "SyftProxyServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -73,7 +103,18 @@ let package = Package(
         ),
         .testTarget(
             name: "SyftProxyStoreTests",
-            dependencies: ["SyftProxyCore", "SyftProxyMemoryStore"]
+            dependencies: ["SyftProxyCore", "SyftProxyMemoryStore", "SyftProxyRedisStore", "SyftProxyRedis", "SyftProxyTestSupport"]
+        ),
+        .testTarget(
+            name: "SyftProxyClusterTests",
+            dependencies: [
+                "SyftProxyCore",
+                "SyftProxyTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "SyftProxyServerTests",

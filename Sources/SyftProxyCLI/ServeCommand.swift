@@ -49,7 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
         let host = configuration.host
         let configuredPort = configuration.port
         let storeName = backend.store.backendName
-        try await ProxyServer.run(environment: environment, logger: logger, additionalServices: backend.services) { channel in
+        try await ProxyServer.run(environment: environment, logger: logger, storeServices: backend.services) { channel in
             let port = channel.localAddress?.port ?? configuredPort
             // A plain line on stdout, so scripts and tests can learn the port when --port 0 was used.
             StandardOutput.line("syft-proxy listening on http://\(host):\(port) store=\(storeName) replica=\(replicaID)")

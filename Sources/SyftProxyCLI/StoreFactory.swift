@@ -2,6 +2,8 @@ import Logging
 import ServiceLifecycle
 import SyftProxyCore
 import SyftProxyMemoryStore
+import SyftProxyRedis
+import SyftProxyRedisStore
 import SyftProxyServer
 
 /// Picks the store from configuration: the embedded one without a Redis URL.
@@ -16,6 +18,39 @@ enum StoreFactory {
         guard let redisURL = configuration.redisURL else {
             return Backend(store: MemoryStore(settings: configuration.storeSettings), services: [])
         }
-        throw ConfigurationError("PROXY_REDIS_URL=\(redisURL): the Redis store is not part of this build; unset it to run on the embedded store")
+        return try RedisBackend.make(url: redisURL, configuration: configuration, logger: logger)
+    }
+}
+
+/// The shared store: a fixed pool of pipelined connections and one subscriber connection
+/// per replica, whatever the number of waiting callers.
+enum RedisBackend {
+    static let connectionCount = 4
+
+    static func make(url: String, configuration: ProxyConfiguration, logger: Logger) throws -> StoreFactory.Backend {
+        let redis: RedisConfiguration
+        do { redis = try RedisConfiguration(url: url) } catch { throw ConfigurationError("PROXY_REDIS_URL: \(error)") }
+        let pool = RedisConnectionPool(configuration: redis, connectionCount: connectionCount, logger: logger)
+        let store = RedisStore(pool: pool, settings: configuration.storeSettings)
+        let subscriber = RedisSubscriber(
+            configuration: redis, channels: [store.eventsChannel], logger: logger,
+            onMessage: { _, payload in store.handleEvent(String(decoding: payload, as: UTF8.self)) },
+            onSubscribed: { store.wakeEveryone() })
+        return StoreFactory.Backend(store: store, services: [
+            BackgroundService(name: "redis-pool") { await pool.run() },
+            BackgroundService(name: "redis-subscriber") { await subscriber.run() },
+        ])
+    }
+}
+
+/// Runs a long-lived loop as a service; graceful shutdown cancels it.
+struct BackgroundService: Service, CustomStringConvertible {
+    let name: String
+    let body: @Sendable () async -> Void
+
+    var description: String { name }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await body() }
     }
 }

@@ -21,10 +21,13 @@ public enum ProxyServer {
     }
 
     /// The application with its background services (sweeper, push forwarder). The caller
-    /// owns `httpClient` and shuts it down after the application returns.
+    /// owns `httpClient` and shuts it down after the application returns. `storeServices`
+    /// (connections, subscriptions) start first and, on graceful shutdown, stop last, after
+    /// the server and the forwarder no longer need the store.
     public static func makeApplication(
         environment: ProxyEnvironment, httpClient: HTTPClient, eventLoopGroup: any EventLoopGroup,
-        logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        logger: Logger, storeServices: [any Service] = [],
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> Application<RouterResponder<ProxyRequestContext>> {
         let configuration = environment.configuration
         var app = Application(
@@ -33,6 +36,7 @@ public enum ProxyServer {
             onServerRunning: onServerRunning,
             eventLoopGroupProvider: .shared(eventLoopGroup),
             logger: logger)
+        app.addServices(storeServices)
         app.addServices(
             Sweeper(store: environment.store, interval: configuration.sweepInterval, metrics: environment.metrics, logger: logger),
             PushForwarder(store: environment.store, client: httpClient, configuration: configuration, metrics: environment.metrics, logger: logger))
@@ -42,14 +46,15 @@ public enum ProxyServer {
     /// Runs a replica until SIGTERM or SIGINT, then drains: the server stops accepting, open
     /// requests finish, background services stop, and the HTTP client closes.
     public static func run(
-        environment: ProxyEnvironment, logger: Logger, additionalServices: [any Service] = [],
+        environment: ProxyEnvironment, logger: Logger, storeServices: [any Service] = [],
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: environment.configuration.workers)
         let httpClient = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: .init(redirectConfiguration: .disallow))
         do {
-            var app = makeApplication(environment: environment, httpClient: httpClient, eventLoopGroup: group, logger: logger, onServerRunning: onServerRunning)
-            if !additionalServices.isEmpty { app.addServices(additionalServices) }
+            let app = makeApplication(
+                environment: environment, httpClient: httpClient, eventLoopGroup: group, logger: logger,
+                storeServices: storeServices, onServerRunning: onServerRunning)
             try await app.runService()
         } catch {
             try? await httpClient.shutdown()

@@ -25,7 +25,7 @@ import SyftProxyCore
     }
 
     @Test func pullModeRoundTripsBlockingAndNonBlocking() async throws {
-        let proxy = try ProxyProcess()
+        let proxy = try await ProxyProcess.launch()
         defer { proxy.stop() }
         let http = HTTP(baseURL: proxy.baseURL)
         let responder = calculatorResponder(http, destination: "bob@example.com", count: 2)
@@ -49,7 +49,7 @@ import SyftProxyCore
     }
 
     @Test func pushModeDeliversWithTraceContextAndCompletes() async throws {
-        let proxy = try ProxyProcess()
+        let proxy = try await ProxyProcess.launch()
         defer { proxy.stop() }
         let http = HTTP(baseURL: proxy.baseURL)
         let app = try await PushResponder { body in
@@ -82,7 +82,7 @@ import SyftProxyCore
     }
 
     @Test func pushToAnAppNotListeningYetIsRetriedUntilItIs() async throws {
-        let proxy = try ProxyProcess()
+        let proxy = try await ProxyProcess.launch()
         defer { proxy.stop() }
         let http = HTTP(baseURL: proxy.baseURL)
         // Reserve a port, register it, and only then start listening there.
@@ -107,7 +107,7 @@ import SyftProxyCore
     }
 
     @Test func blockingTimeoutIs504AndLateReplyIs409() async throws {
-        let proxy = try ProxyProcess()
+        let proxy = try await ProxyProcess.launch()
         defer { proxy.stop() }
         let http = HTTP(baseURL: proxy.baseURL)
         let answer = try await http.post("/rpc/send", ["app_name": "calculator", "func_name": "add", "destination": "nobody@example.com", "blocking": true, "timeout": 0.5])
@@ -119,7 +119,7 @@ import SyftProxyCore
     }
 
     @Test func badInputNeverCrashesTheServer() async throws {
-        let proxy = try ProxyProcess(environment: ["PROXY_MAX_PARAMS_BYTES": "1000"])
+        let proxy = try await ProxyProcess.launch(environment: ["PROXY_MAX_PARAMS_BYTES": "1000"])
         defer { proxy.stop() }
         let http = HTTP(baseURL: proxy.baseURL)
         let bodies = ["{", "[]", "null", "\"x\"", "{\"app_name\":1}", String(repeating: "[", count: 3000), "{\"params\":{\"a\":\"\\ud800\"}}", "\u{00}\u{01}"]
@@ -134,7 +134,7 @@ import SyftProxyCore
     }
 
     @Test func cliHealthInfoAndTestRequest() async throws {
-        let proxy = try ProxyProcess()
+        let proxy = try await ProxyProcess.launch()
         defer { proxy.stop() }
         let health = try runCommand(["health", "--url", proxy.baseURL])
         #expect(health.status == 0, "\(health.output)")
@@ -165,7 +165,7 @@ import SyftProxyCore
     }
 
     @Test func sigtermStopsTheReplicaCleanly() async throws {
-        let proxy = try ProxyProcess()
+        let proxy = try await ProxyProcess.launch()
         #expect(try await HTTP(baseURL: proxy.baseURL).get("/health").status == 200)
         proxy.process.terminate()
         let deadline = Date().addingTimeInterval(10)

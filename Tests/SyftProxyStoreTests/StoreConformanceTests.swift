@@ -88,11 +88,11 @@ import SyftProxyCore
     @Test(arguments: StoreKind.allCases)
     func waiterReturnsAtItsDeadlineAndTheRequestTimesOut(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let request = newRequest(timeout: 0.3)
+            let request = newRequest(timeout: 1)
             _ = try await store.create([request], idempotencyKey: nil)
-            let record = try await store.waitForFinal(id: request.id, until: Timestamp.now() + 0.1)
+            let record = try await store.waitForFinal(id: request.id, until: Timestamp.now() + 0.2)
             #expect(record?.state == .pending)
-            try await Task.sleep(for: .milliseconds(300))
+            try await Task.sleep(for: .milliseconds(1000))
             let expired = try #require(try await store.expireIfOverdue(id: request.id))
             #expect(expired.state == .failed)
             #expect(expired.timedOut)
@@ -139,13 +139,13 @@ import SyftProxyCore
 
     @Test(arguments: StoreKind.allCases)
     func renewedLeaseIsNotRedelivered(kind: StoreKind) async throws {
-        try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 3, leaseSeconds: 0.3)) { (store: any RPCStore) async throws in
+        try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 3, leaseSeconds: 1)) { (store: any RPCStore) async throws in
             let request = newRequest()
             _ = try await store.create([request], idempotencyKey: nil)
             _ = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1)
-            try await Task.sleep(for: .milliseconds(200))
+            try await Task.sleep(for: .milliseconds(600))
             #expect(try await store.renewLease(id: request.id))
-            try await Task.sleep(for: .milliseconds(200))
+            try await Task.sleep(for: .milliseconds(600))
             #expect(try await store.sweep().redelivered == 0)
             #expect(try await store.record(id: request.id)?.state == .processing)
         }

@@ -1,9 +1,14 @@
+import Logging
 import SyftProxyCore
 import SyftProxyMemoryStore
+import SyftProxyRedis
+import SyftProxyRedisStore
+import SyftProxyTestSupport
 
 /// The stores every conformance test runs against. Each test gets a fresh, empty store.
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case memory
+    case redis
 
     var testDescription: String { rawValue }
 
@@ -11,6 +16,27 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         switch self {
         case .memory:
             return try await body(MemoryStore(settings: settings))
+        case .redis:
+            // A fresh redis-server per test keeps tests independent and parallel-safe.
+            let server = try await RedisServerProcess.launch()
+            defer { server.stop() }
+            let pool = RedisConnectionPool(configuration: try RedisConfiguration(url: server.url), connectionCount: 2, logger: Logger(label: "store-tests"))
+            let store = RedisStore(pool: pool, settings: settings)
+            let subscriber = RedisSubscriber(
+                configuration: pool.configuration, channels: [store.eventsChannel], logger: Logger(label: "store-tests"),
+                onMessage: { _, payload in store.handleEvent(String(decoding: payload, as: UTF8.self)) },
+                onSubscribed: { store.wakeEveryone() })
+            let background = Task {
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await pool.run() }
+                    group.addTask { await subscriber.run() }
+                }
+            }
+            defer { background.cancel() }
+            for _ in 0..<100 where pool.connectedCount < pool.connectionCount { try await Task.sleep(for: .milliseconds(20)) }
+            // Let the subscription settle so wake-up tests measure wake-ups, not connects.
+            try await Task.sleep(for: .milliseconds(100))
+            return try await body(store)
         }
     }
 }

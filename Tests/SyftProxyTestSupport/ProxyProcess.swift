@@ -20,8 +20,34 @@ public final class ProxyProcess: Sendable {
         return bundleDirectory.appendingPathComponent("syft-proxy").path
     }
 
-    /// Starts `syft-proxy <arguments>` with `--port 0` and waits (bounded) for its "listening" line.
-    public init(arguments: [String] = [], environment: [String: String] = [:], port requestedPort: Int = 0) throws {
+    /// Starts `syft-proxy serve` on a free port (or `port`) and waits, bounded and without
+    /// blocking a thread of the concurrency pool, for its "listening" line.
+    public static func launch(arguments: [String] = [], environment: [String: String] = [:], port: Int = 0) async throws -> ProxyProcess {
+        let (process, collector) = try spawn(arguments: arguments, environment: environment, port: port)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, process.isRunning {
+            if let port = listeningPort(in: collector.text) { return ProxyProcess(process: process, output: collector, port: port) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        process.terminate()
+        throw ProcessError("syft-proxy did not start within 30 s; output:\n\(collector.text)")
+    }
+
+    private init(process: Process, output: OutputCollector, port: Int) {
+        self.process = process
+        self.output = output
+        self.port = port
+        self.baseURL = "http://127.0.0.1:\(port)"
+    }
+
+    private static func listeningPort(in text: String) -> Int? {
+        guard let line = text.split(separator: "\n").first(where: { $0.contains("syft-proxy listening on http://") }),
+            let portText = line.split(separator: " ").first(where: { $0.hasPrefix("http://") })?.split(separator: ":").last
+        else { return nil }
+        return Int(portText)
+    }
+
+    private static func spawn(arguments: [String], environment: [String: String], port requestedPort: Int) throws -> (Process, OutputCollector) {
         let binary = Self.binaryPath
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw ProcessError("no syft-proxy binary at \(binary); run `swift build` first or set SYFT_PROXY_BIN")
@@ -39,26 +65,7 @@ public final class ProxyProcess: Sendable {
         process.standardError = pipe
         pipe.fileHandleForReading.readabilityHandler = { handle in collector.append(handle.availableData) }
         try process.run()
-        self.process = process
-        self.output = collector
-
-        let deadline = Date().addingTimeInterval(30)
-        var found: Int?
-        while Date() < deadline, process.isRunning {
-            if let line = collector.text.split(separator: "\n").first(where: { $0.contains("syft-proxy listening on http://") }),
-                let portText = line.split(separator: " ").first(where: { $0.hasPrefix("http://") })?.split(separator: ":").last
-            {
-                found = Int(portText)
-                break
-            }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        guard let port = found else {
-            process.terminate()
-            throw ProcessError("syft-proxy did not start within 30 s; output:\n\(collector.text)")
-        }
-        self.port = port
-        self.baseURL = "http://127.0.0.1:\(port)"
+        return (process, collector)
     }
 
     public var log: String { output.text }

@@ -10,12 +10,29 @@ public final class RedisServerProcess: Sendable {
 
     public var url: String { "redis://127.0.0.1:\(port)/0" }
 
-    public init(port: Int? = nil) throws {
-        self.port = try port ?? FreePort.find()
-        try start()
+    /// Starts a server; waits without blocking a thread of the concurrency pool. A free port
+    /// can be taken by a parallel test between finding and binding it, so without a fixed
+    /// port it retries on another.
+    public static func launch(port: Int? = nil) async throws -> RedisServerProcess {
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let server = RedisServerProcess(port: try port ?? FreePort.find())
+            do {
+                try await server.start()
+                return server
+            } catch {
+                lastError = error
+                if port != nil { break }
+            }
+        }
+        throw lastError ?? ProcessError("redis-server did not start")
     }
 
-    public func start() throws {
+    private init(port: Int) {
+        self.port = port
+    }
+
+    public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning"]
@@ -28,9 +45,13 @@ public final class RedisServerProcess: Sendable {
         current.withLock { $0 = process }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if (try? redisCLI(["PING"])) == "PONG" { return }
+            // Without persistence Redis serves as soon as it listens; the pid check makes sure
+            // the server listening is ours and not another test's on a reused port.
+            if FreePort.isListening(port), (try? redisCLI(["INFO", "server"]))?.contains("process_id:\(process.processIdentifier)") == true {
+                return
+            }
             guard process.isRunning else { break }
-            Thread.sleep(forTimeInterval: 0.05)
+            try await Task.sleep(for: .milliseconds(20))
         }
         stop()
         throw ProcessError("redis-server did not answer PING on port \(port) within 10 s:\n\(output.text)")
@@ -38,10 +59,9 @@ public final class RedisServerProcess: Sendable {
 
     public func stop() {
         guard let process = current.withLock({ $0 }), process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        // SIGKILL: the server keeps nothing worth flushing, and a child of a test runner may
+        // inherit a signal mask that blocks SIGTERM.
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         current.withLock { $0 = nil }
     }
@@ -72,6 +92,20 @@ public final class RedisServerProcess: Sendable {
 }
 
 public enum FreePort {
+    /// True when something accepts TCP connections on 127.0.0.1:`port` (loopback refuses at once).
+    public static func isListening(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
     /// Asks the kernel for a free loopback port by binding port 0, then releases it.
     public static func find() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

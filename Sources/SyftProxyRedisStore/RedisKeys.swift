@@ -1,0 +1,27 @@
+import SyftProxyCore
+
+/// The key layout. Every key of one deployment shares the hash tag in `namespace` (default
+/// `{syft}`), so each script touches a single slot and the layout moves to Redis Cluster as is.
+///
+/// - `rpc:{syft}:<id>`: hash, one request's state; expires after PROXY_REQUEST_TTL.
+/// - `{syft}:q:<n>:<app>:<destination>`: list, ids waiting for a pull consumer (n = app length,
+///   so names containing ':' cannot collide).
+/// - `{syft}:push`: list, ids waiting for a push forwarder.
+/// - `{syft}:ep:<n>:<app>:<destination>`: string, the pair's push URL.
+/// - `{syft}:deadlines`, `{syft}:leases`: sorted sets of ids by deadline / lease expiry.
+/// - `{syft}:queues`: set of pull queue keys that may hold ids (for queue-depth metrics).
+/// - `{syft}:idem:<key>`: string, the id an Idempotency-Key created; expires with the request.
+/// - `{syft}:schema:<app>`: hash {schema, owner}.
+/// - channel `{syft}:events`: wake-ups (`d:<id>` answered, `q:<queue key>` work queued, `p` push work).
+struct RedisKeys: Sendable {
+    let namespace: String
+
+    init(namespace: String = "{syft}") { self.namespace = namespace }
+
+    var requestPrefix: String { "rpc:\(namespace):" }
+    func request(_ id: String) -> String { requestPrefix + id }
+    func queue(_ name: QueueName) -> String { "\(namespace):q:\(name.appName.utf8.count):\(name.appName):\(name.destination)" }
+    func endpoint(_ name: QueueName) -> String { "\(namespace):ep:\(name.appName.utf8.count):\(name.appName):\(name.destination)" }
+    func schema(_ app: String) -> String { "\(namespace):schema:\(app)" }
+    var events: String { "\(namespace):events" }
+}

@@ -1,0 +1,241 @@
+import Logging
+import SyftProxyCore
+import SyftProxyRedis
+
+/// The shared store: all request state in Redis, every transition one Lua script, wake-ups
+/// over one pub/sub channel. A replica holds a fixed pool of command connections plus one
+/// subscriber connection, however many callers wait on it: waiters park on in-process
+/// tickets, never on a Redis connection.
+public final class RedisStore: RPCStore {
+    public let backendName = "redis"
+    public let settings: StoreSettings
+    let pool: RedisConnectionPool
+    let keys: RedisKeys
+    private let scripts: LoadedScripts
+    private let finals = WakeupRegistry<String>()
+    private let inboxes = WakeupRegistry<String>()
+    private let pushWork = WakeupRegistry<Int>()
+    /// A wake-up lost while the subscriber reconnects costs at most this much latency.
+    static let recheckInterval = 2.0
+    static let sweepBatch = 500
+
+    public init(pool: RedisConnectionPool, settings: StoreSettings, namespace: String = "{syft}") {
+        self.pool = pool
+        self.settings = settings
+        self.keys = RedisKeys(namespace: namespace)
+        self.scripts = LoadedScripts()
+    }
+
+    /// Callers parked on this replica (blocking sends, inbox long-polls, push workers).
+    public var waiterCount: Int { finals.waiterCount + inboxes.waiterCount + pushWork.waiterCount }
+
+    // MARK: Wake-ups
+
+    /// Routes one message of the events channel to the tasks waiting for it.
+    public func handleEvent(_ payload: String) {
+        if payload.hasPrefix("d:") {
+            finals.signal(String(payload.dropFirst(2)))
+        } else if payload.hasPrefix("q:") {
+            inboxes.signal(String(payload.dropFirst(2)))
+        } else if payload == "p" {
+            pushWork.signal(0)
+        }
+    }
+
+    /// After the subscription was down, messages may have been missed: everyone re-checks.
+    public func wakeEveryone() {
+        finals.signalAll()
+        inboxes.signalAll()
+        pushWork.signalAll()
+    }
+
+    public var eventsChannel: String { keys.events }
+
+    // MARK: RPCStore
+
+    public func ping() async throws {
+        do { try await pool.ping() } catch { throw StoreError.unavailable("\(error)") }
+    }
+
+    public func create(_ requests: [NewRequest], idempotencyKey: String?) async throws -> [CreateOutcome] {
+        guard !requests.isEmpty else { return [] }
+        var args: [String] = [String(Int((settings.requestTTL * 1000).rounded(.up))), idempotencyKey ?? "", String(requests.count)]
+        args.reserveCapacity(3 + requests.count * 10)
+        for request in requests {
+            args.append(request.id)
+            args.append(request.appName)
+            args.append(request.funcName)
+            args.append(request.destination)
+            args.append(request.sender ?? "")
+            args.append(JSONValue.object(request.params).compactString)
+            args.append(RecordCoding.headersJSON(request.headers))
+            args.append(JSONValue.format(request.timeout))
+            args.append(request.endpoint ?? "")
+            args.append(request.traceparent ?? "")
+        }
+        let reply = try await run(scripts.create, args)
+        guard let parts = reply.array, let tag = parts.first?.string else { throw StoreError.corrupt("create answered \(reply)") }
+        if tag == "dup", parts.count > 1, let record = try RecordCoding.record(from: parts[1]) {
+            return [.duplicate(record)]
+        }
+        guard tag == "ok", parts.count > 1, let created = parts[1].string.flatMap(Double.init) else {
+            throw StoreError.corrupt("create answered \(reply)")
+        }
+        // The script stored exactly these fields; building the records here saves a read.
+        return requests.map { request in
+            .created(RPCRecord(
+                id: request.id, appName: request.appName, funcName: request.funcName, destination: request.destination,
+                sender: request.sender, params: request.params, headers: request.headers, createdAt: created,
+                deadline: created + request.timeout, endpoint: request.endpoint, traceparent: request.traceparent))
+        }
+    }
+
+    public func record(id: String) async throws -> RPCRecord? {
+        try RecordCoding.record(from: try await run(scripts.read, [id]))
+    }
+
+    public func leaseInbox(appName: String, destination: String, max: Int) async throws -> [RPCRecord] {
+        let reply = try await run(scripts.leaseInbox, [appName, destination, String(max), String(settings.leaseSeconds)])
+        return try (reply.array ?? []).compactMap { try RecordCoding.record(from: $0) }
+    }
+
+    public func leasePush(max: Int) async throws -> [PushDelivery] {
+        let reply = try await run(scripts.leasePush, [String(max), String(settings.leaseSeconds)])
+        return try (reply.array ?? []).compactMap { pair in
+            guard let parts = pair.array, parts.count == 2, let url = parts[0].string,
+                let record = try RecordCoding.record(from: parts[1])
+            else { return nil }
+            return PushDelivery(record: record, url: url)
+        }
+    }
+
+    public func renewLease(id: String) async throws -> Bool {
+        try await run(scripts.renew, [id, String(settings.leaseSeconds)]).int == 1
+    }
+
+    public func releaseLease(id: String) async throws {
+        _ = try await run(scripts.release, [id])
+    }
+
+    public func answer(id: String, with answer: RPCAnswer) async throws -> AnswerOutcome {
+        let args: [String]
+        switch answer {
+        case .result(let value): args = [id, "result", value.compactString]
+        case .error(let message): args = [id, "error", message]
+        }
+        let reply = try await run(scripts.answer, args)
+        guard let parts = reply.array, let tag = parts.first?.string else { throw StoreError.corrupt("answer answered \(reply)") }
+        switch tag {
+        case "missing": return .notFound
+        case "ok":
+            guard parts.count > 1, let record = try RecordCoding.record(from: parts[1]) else { return .notFound }
+            return .accepted(record)
+        default:
+            guard parts.count > 1, let record = try RecordCoding.record(from: parts[1]) else { return .notFound }
+            return .alreadyFinal(record)
+        }
+    }
+
+    public func expireIfOverdue(id: String) async throws -> RPCRecord? {
+        try await record(id: id)
+    }
+
+    public func sweep() async throws -> SweepReport {
+        let reply = try await run(scripts.sweep, [String(settings.maximumAttempts), JSONValue.format(settings.leaseSeconds), String(Self.sweepBatch)])
+        let counts = (reply.array ?? []).map { Int($0.int ?? 0) }
+        guard counts.count == 3 else { throw StoreError.corrupt("sweep answered \(reply)") }
+        return SweepReport(timedOut: counts[0], redelivered: counts[1], exhausted: counts[2])
+    }
+
+    public func waitForFinal(id: String, until deadline: Double) async throws -> RPCRecord? {
+        let ticket = finals.register(id)
+        defer { finals.unregister(ticket) }
+        while true {
+            let record = try await record(id: id)
+            guard let record, !record.state.isFinal, Timestamp.now() < deadline, !Task.isCancelled else { return record }
+            await finals.wait(ticket, until: min(deadline, Timestamp.now() + Self.recheckInterval))
+        }
+    }
+
+    public func waitForInbox(appName: String, destination: String, until deadline: Double) async throws {
+        let ticket = inboxes.register(keys.queue(QueueName(appName: appName, destination: destination)))
+        defer { inboxes.unregister(ticket) }
+        await inboxes.wait(ticket, until: min(deadline, Timestamp.now() + Self.recheckInterval))
+    }
+
+    public func waitForPushWork(until deadline: Double) async throws {
+        let ticket = pushWork.register(0)
+        defer { pushWork.unregister(ticket) }
+        await pushWork.wait(ticket, until: min(deadline, Timestamp.now() + Self.recheckInterval))
+    }
+
+    public func publishSchema(appName: String, schema: JSONValue, owner: String?) async throws -> SchemaPublishOutcome {
+        let reply = try await run(scripts.publishSchema, [appName, schema.compactString, owner ?? ""])
+        guard let parts = reply.array, let tag = parts.first?.string else { throw StoreError.corrupt("schema answered \(reply)") }
+        if tag == "owned", parts.count > 1, let owner = parts[1].string { return .ownedByAnother(owner: owner) }
+        return .stored
+    }
+
+    public func schema(appName: String) async throws -> JSONValue? {
+        let reply = try await command(["HGET", keys.schema(appName), "schema"])
+        guard let text = reply.string else { return nil }
+        do { return try JSONParser.parse(text) } catch { throw StoreError.corrupt("schema of '\(appName)' is not JSON: \(error)") }
+    }
+
+    public func registerPushEndpoint(appName: String, destination: String, url: String) async throws {
+        _ = try await run(scripts.registerEndpoint, [appName, destination, url])
+    }
+
+    public func removePushEndpoint(appName: String, destination: String) async throws -> Bool {
+        try await run(scripts.removeEndpoint, [appName, destination]).int == 1
+    }
+
+    public func pushEndpoint(appName: String, destination: String) async throws -> String? {
+        try await command(["GET", keys.endpoint(QueueName(appName: appName, destination: destination))]).string
+    }
+
+    public func stats() async throws -> StoreStats {
+        let counts = (try await run(scripts.stats, []).array ?? []).map { Int($0.int ?? 0) }
+        guard counts.count == 3 else { throw StoreError.corrupt("stats answered unexpectedly") }
+        return StoreStats(queuedForPull: counts[0], queuedForPush: counts[1], leased: counts[2])
+    }
+
+    // MARK: Redis access
+
+    private func run(_ script: RedisScript, _ args: [String]) async throws -> RESPValue {
+        do {
+            return try await pool.eval(script, keys: [keys.namespace], args: args)
+        } catch let error as RedisError {
+            throw Self.storeError(error)
+        }
+    }
+
+    private func command(_ arguments: [String]) async throws -> RESPValue {
+        do {
+            return try await pool.send(RedisCommand(arguments))
+        } catch let error as RedisError {
+            throw Self.storeError(error)
+        }
+    }
+
+    static func storeError(_ error: RedisError) -> StoreError {
+        if case .server(let message) = error { return .corrupt("Redis refused a command: \(message)") }
+        return .unavailable("\(error)")
+    }
+}
+
+/// The scripts with their SHA1s computed once.
+struct LoadedScripts: Sendable {
+    let create = RedisScript(Scripts.create.source)
+    let read = RedisScript(Scripts.read.source)
+    let leaseInbox = RedisScript(Scripts.leaseInbox.source)
+    let leasePush = RedisScript(Scripts.leasePush.source)
+    let answer = RedisScript(Scripts.answer.source)
+    let sweep = RedisScript(Scripts.sweep.source)
+    let renew = RedisScript(Scripts.renew.source)
+    let release = RedisScript(Scripts.release.source)
+    let registerEndpoint = RedisScript(Scripts.registerEndpoint.source)
+    let removeEndpoint = RedisScript(Scripts.removeEndpoint.source)
+    let publishSchema = RedisScript(Scripts.publishSchema.source)
+    let stats = RedisScript(Scripts.stats.source)
+}
