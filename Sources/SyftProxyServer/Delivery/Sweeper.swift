@@ -19,7 +19,10 @@ public struct Sweeper: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            var failing = false
+            // Short outages (a replica starting before its Redis connections are up) are not
+            // worth a warning; one that lasts is, once.
+            var failingSince: Double?
+            var warned = false
             while !Task.isCancelled {
                 do {
                     let report = try await store.sweep()
@@ -27,11 +30,16 @@ public struct Sweeper: Service {
                     if report != SweepReport() {
                         logger.debug("swept", metadata: ["timed_out": "\(report.timedOut)", "redelivered": "\(report.redelivered)", "exhausted": "\(report.exhausted)"])
                     }
-                    if failing { logger.info("store reachable again; sweeping resumed") }
-                    failing = false
+                    if warned { logger.notice("store reachable again; sweeping resumed") }
+                    failingSince = nil
+                    warned = false
                 } catch {
-                    if !failing { logger.warning("sweep failed; retrying", metadata: ["error": "\(error)"]) }
-                    failing = true
+                    let since = failingSince ?? Timestamp.now()
+                    failingSince = since
+                    if !warned, Timestamp.now() - since > 3 {
+                        logger.warning("store unreachable; overdue requests and expired leases wait until it is back", metadata: ["error": "\(error)"])
+                        warned = true
+                    }
                 }
                 try? await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
             }

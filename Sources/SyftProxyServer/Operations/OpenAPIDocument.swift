@@ -1060,7 +1060,7 @@ enum OpenAPIDocument {
             }
           },
           "FunctionSchema": {
-            "type": "object",
+            "description": "The conventional description of one function. The server stores function entries as published and does not check their shape.",
             "properties": {
               "params": {
                 "type": "object",
@@ -1130,26 +1130,39 @@ enum OpenAPIDocument {
             "description": "Exactly one of result (any JSON) or error (a message). An error fails the request.",
             "properties": {
               "result": {
-                "description": "The function's return value."
+                "description": "The function's return value (any JSON); with an error, only null is allowed."
               },
               "error": {
                 "type": [
                   "string",
                   "null"
                 ],
-                "description": "Why the function failed."
+                "description": "Why the function failed; null counts as absent."
               }
             },
-            "anyOf": [
+            "oneOf": [
               {
                 "required": [
                   "result"
-                ]
+                ],
+                "properties": {
+                  "error": {
+                    "type": "null"
+                  }
+                }
               },
               {
                 "required": [
                   "error"
-                ]
+                ],
+                "properties": {
+                  "error": {
+                    "type": "string"
+                  },
+                  "result": {
+                    "type": "null"
+                  }
+                }
               }
             ],
             "examples": [
