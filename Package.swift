@@ -106,6 +106,10 @@ let package = Package(
             dependencies: ["SyftProxyCore", "SyftProxyMemoryStore", "SyftProxyRedisStore", "SyftProxyRedis", "SyftProxyTestSupport"]
         ),
         .testTarget(
+            name: "SyftProxyRedisTests",
+            dependencies: ["SyftProxyRedis", "SyftProxyTestSupport", .product(name: "NIOPosix", package: "swift-nio")]
+        ),
+        .testTarget(
             name: "SyftProxyClusterTests",
             dependencies: [
                 "SyftProxyCore",
