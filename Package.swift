@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "syft-proxy", targets: ["SyftProxyCLI"]),
         .library(name: "SyftProxyCore", targets: ["SyftProxyCore"]),
         .library(name: "SyftProxyServer", targets: ["SyftProxyServer"]),
+        .library(name: "SyftProxyClient", targets: ["SyftProxyClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -80,6 +81,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // For apps: a load-balancing client, batch calls, schema discovery, and the app SDK.
+        .target(
+            name: "SyftProxyClient",
+            dependencies: [
+                "SyftProxyCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "SyftProxyCLI",
             dependencies: [
@@ -108,6 +120,17 @@ let package = Package(
         .testTarget(
             name: "SyftProxyRedisTests",
             dependencies: ["SyftProxyRedis", "SyftProxyTestSupport", .product(name: "NIOPosix", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "SyftProxyClientTests",
+            dependencies: [
+                "SyftProxyClient",
+                "SyftProxyCore",
+                "SyftProxyTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
         .testTarget(
             name: "SyftProxyClusterTests",

@@ -42,7 +42,7 @@ public struct PushForwarder: Service {
     /// One loop leases as many deliveries as there are free slots and runs each in its own
     /// child task; an idle replica costs one store call per wake-up, not one per slot.
     private func dispatch() async {
-        let slots = DeliverySlots(capacity: concurrency)
+        let slots = ConcurrencySlots(capacity: concurrency)
         var backoff = Backoff()
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {

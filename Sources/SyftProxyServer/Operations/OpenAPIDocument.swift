@@ -759,14 +759,14 @@ enum OpenAPIDocument {
                 "minLength": 1,
                 "maxLength": 128,
                 "pattern": "^[^/\\u0000-\\u001F]*$",
-                "description": "App to call. 1 to 128 characters, without '/' or control characters."
+                "description": "App to call. 1 to 128 characters, without '/' or control characters. The server counts user-perceived characters (grapheme clusters), so a name made of combining sequences may hold more code points than maxLength."
               },
               "func_name": {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 128,
                 "pattern": "^[^/\\u0000-\\u001F]*$",
-                "description": "Function of the app to call. 1 to 128 characters, without '/' or control characters."
+                "description": "Function of the app to call. 1 to 128 characters, without '/' or control characters. The server counts user-perceived characters (grapheme clusters), so a name made of combining sequences may hold more code points than maxLength."
               },
               "destination": {
                 "type": "string",
@@ -843,7 +843,7 @@ enum OpenAPIDocument {
                 "minLength": 1,
                 "maxLength": 128,
                 "pattern": "^[^/\\u0000-\\u001F]*$",
-                "description": "Function to call on every destination. 1 to 128 characters, without '/' or control characters."
+                "description": "Function to call on every destination. 1 to 128 characters, without '/' or control characters. The server counts user-perceived characters (grapheme clusters), so a name made of combining sequences may hold more code points than maxLength."
               },
               "params": {
                 "type": [

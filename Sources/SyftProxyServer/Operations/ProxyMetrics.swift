@@ -5,51 +5,66 @@ import SyftProxyCore
 /// several proxies can run in one process, as the route tests do.
 public final class ProxyMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
-    private let durationBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
     let inFlight: Gauge
     let queuedPull: Gauge
     let queuedPush: Gauge
     let leased: Gauge
-    let waitingCallers: Gauge
+
+    // Computed: the descriptor type is not Sendable, so it cannot be a shared constant.
+    private enum Name {
+        static var requests: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_requests", unitName: "total", helpText: "RPC requests accepted by this replica") }
+        static var outcomes: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_outcomes", unitName: "total", helpText: "Requests that reached a final state through this replica") }
+        static var duration: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_request_duration", unitName: "seconds", helpText: "Time from acceptance to answer") }
+        static var deliveries: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_deliveries", unitName: "total", helpText: "Deliveries handed to apps") }
+        static var pushErrors: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_push_errors", unitName: "total", helpText: "Push deliveries that did not reach the app") }
+        static var sweeps: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_sweeps", unitName: "total", helpText: "Requests changed by the sweeper") }
+        static var responses: MetricNameDescriptor { MetricNameDescriptor(metricName: "http_responses", unitName: "total", helpText: "HTTP responses by status code") }
+        static var inFlight: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_in_flight", unitName: "requests", helpText: "HTTP requests being served by this replica, blocking callers included") }
+        static var queueDepth: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_queue", unitName: "depth", helpText: "Requests waiting for delivery, cluster-wide") }
+        static var leased: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_leased", unitName: "requests", helpText: "Deliveries out on a lease, cluster-wide") }
+    }
+
+    private static let durationBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
 
     public init() {
-        inFlight = registry.makeGauge(name: "rpc_in_flight_requests", help: "HTTP requests being served by this replica, blocking callers included")
-        queuedPull = registry.makeGauge(name: "rpc_queue_depth", labels: [("mode", "pull")], help: "Requests waiting for delivery")
-        queuedPush = registry.makeGauge(name: "rpc_queue_depth", labels: [("mode", "push")], help: "Requests waiting for delivery")
-        leased = registry.makeGauge(name: "rpc_leased_requests", help: "Deliveries out on a lease, not yet answered")
-        waitingCallers = registry.makeGauge(name: "rpc_waiting_callers", help: "Blocking callers waiting on this replica")
+        inFlight = registry.makeGauge(descriptor: Name.inFlight)
+        queuedPull = registry.makeGauge(descriptor: Name.queueDepth, labels: [("mode", "pull")])
+        queuedPush = registry.makeGauge(descriptor: Name.queueDepth, labels: [("mode", "push")])
+        leased = registry.makeGauge(descriptor: Name.leased)
     }
 
     /// One per request this replica accepted (SPEC.md: grows by one per accepted request).
     func accepted(_ record: RPCRecord) {
-        registry.makeCounter(name: "rpc_requests_total", labels: [("app_name", record.appName), ("func_name", record.funcName), ("status", "accepted")], help: "RPC requests by outcome").increment()
+        registry.makeCounter(descriptor: Name.requests, labels: [("app_name", record.appName), ("func_name", record.funcName), ("status", "accepted")]).increment()
     }
 
-    /// Outcomes seen by this replica: answers it took and blocking calls it finished.
+    /// Answers this replica recorded, with how long each request took.
     func finished(_ record: RPCRecord) {
-        registry.makeCounter(name: "rpc_outcomes_total", labels: [("app_name", record.appName), ("func_name", record.funcName), ("status", record.timedOut ? "timeout" : record.state.rawValue)], help: "Requests that reached a final state through this replica").increment()
+        let outcome = record.timedOut ? "timeout" : record.state.rawValue
+        registry.makeCounter(descriptor: Name.outcomes, labels: [("app_name", record.appName), ("func_name", record.funcName), ("status", outcome)]).increment()
         if let completedAt = record.completedAt {
-            registry.makeValueHistogram(name: "rpc_request_duration_seconds", labels: [("app_name", record.appName), ("func_name", record.funcName)], buckets: durationBuckets, help: "Time from acceptance to answer").record(max(0, completedAt - record.createdAt))
+            registry.makeValueHistogram(descriptor: Name.duration, labels: [("app_name", record.appName), ("func_name", record.funcName)], buckets: Self.durationBuckets)
+                .record(max(0, completedAt - record.createdAt))
         }
     }
 
     func delivered(count: Int, mode: String) {
         guard count > 0 else { return }
-        registry.makeCounter(name: "rpc_deliveries_total", labels: [("mode", mode)], help: "Deliveries handed to apps").increment(by: Int64(count))
+        registry.makeCounter(descriptor: Name.deliveries, labels: [("mode", mode)]).increment(by: Int64(count))
     }
 
     func pushFailure(_ reason: String) {
-        registry.makeCounter(name: "rpc_push_errors_total", labels: [("reason", reason)], help: "Push deliveries that did not reach the app").increment()
+        registry.makeCounter(descriptor: Name.pushErrors, labels: [("reason", reason)]).increment()
     }
 
     func swept(_ report: SweepReport) {
-        if report.timedOut > 0 { registry.makeCounter(name: "rpc_sweeps_total", labels: [("outcome", "timed_out")], help: "Requests changed by the sweeper").increment(by: Int64(report.timedOut)) }
-        if report.redelivered > 0 { registry.makeCounter(name: "rpc_sweeps_total", labels: [("outcome", "redelivered")], help: "Requests changed by the sweeper").increment(by: Int64(report.redelivered)) }
-        if report.exhausted > 0 { registry.makeCounter(name: "rpc_sweeps_total", labels: [("outcome", "exhausted")], help: "Requests changed by the sweeper").increment(by: Int64(report.exhausted)) }
+        for (outcome, count) in [("timed_out", report.timedOut), ("redelivered", report.redelivered), ("exhausted", report.exhausted)] where count > 0 {
+            registry.makeCounter(descriptor: Name.sweeps, labels: [("outcome", outcome)]).increment(by: Int64(count))
+        }
     }
 
     func http(status: Int) {
-        registry.makeCounter(name: "http_responses_total", labels: [("code", String(status))], help: "HTTP responses by status code").increment()
+        registry.makeCounter(descriptor: Name.responses, labels: [("code", String(status))]).increment()
     }
 
     func record(_ stats: StoreStats) {

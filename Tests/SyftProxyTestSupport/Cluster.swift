@@ -1,14 +1,13 @@
 import Foundation
 import SyftProxyCore
-import SyftProxyTestSupport
 
 /// One redis-server and N replicas pointed at it, all on free loopback ports.
-final class Cluster: Sendable {
-    let redis: RedisServerProcess
-    let replicas: [ProxyProcess]
-    let environment: [String: String]
+public final class Cluster: Sendable {
+    public let redis: RedisServerProcess
+    public let replicas: [ProxyProcess]
+    public let environment: [String: String]
 
-    static func launch(replicas count: Int = 3, environment: [String: String] = [:]) async throws -> Cluster {
+    public static func launch(replicas count: Int = 3, environment: [String: String] = [:]) async throws -> Cluster {
         let redis = try await RedisServerProcess.launch()
         var env = environment
         env["PROXY_REDIS_URL"] = redis.url
@@ -26,27 +25,29 @@ final class Cluster: Sendable {
         self.environment = environment
     }
 
-    func http(_ index: Int) -> HTTP { HTTP(baseURL: replicas[index].baseURL) }
+    public func http(_ index: Int) -> HTTP { HTTP(baseURL: replicas[index].baseURL) }
+
+    public var urls: [String] { replicas.map(\.baseURL) }
 
     /// Starts a replacement replica on the port of a dead one.
-    func restart(_ index: Int) async throws -> ProxyProcess {
+    public func restart(_ index: Int) async throws -> ProxyProcess {
         var env = environment
         env["PROXY_REPLICA_ID"] = "replica-\(index + 1)-restarted"
         return try await ProxyProcess.launch(environment: env, port: replicas[index].port)
     }
 
-    func stop() {
+    public func stop() {
         for replica in replicas { replica.stop() }
         redis.stop()
     }
 }
 
-func send(_ http: HTTP, app: String = "calculator", function: String = "add", destination: String = "bob@example.com",
+public func send(_ http: HTTP, app: String = "calculator", function: String = "add", destination: String = "bob@example.com",
           params: JSONValue = ["a": 1, "b": 2], blocking: Bool = false, timeout: Double = 20) async throws -> HTTP.Answer {
     try await http.post("/rpc/send", ["app_name": .string(app), "func_name": .string(function), "destination": .string(destination), "params": params, "blocking": .bool(blocking), "timeout": .double(timeout)])
 }
 
-func waitForStatus(_ http: HTTP, id: String, within seconds: Double = 20, until done: (JSONValue?) -> Bool) async throws -> JSONValue? {
+public func waitForStatus(_ http: HTTP, id: String, within seconds: Double = 20, until done: (JSONValue?) -> Bool) async throws -> JSONValue? {
     let deadline = Date().addingTimeInterval(seconds)
     var last: JSONValue?
     while Date() < deadline {
@@ -57,4 +58,4 @@ func waitForStatus(_ http: HTTP, id: String, within seconds: Double = 20, until 
     return last
 }
 
-func isFinal(_ status: JSONValue?) -> Bool { status?["status"] == "completed" || status?["status"] == "failed" }
+public func isFinal(_ status: JSONValue?) -> Bool { status?["status"] == "completed" || status?["status"] == "failed" }
