@@ -18,7 +18,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
@@ -108,6 +107,17 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
+        ),
+        // Examples: App B serving a calculator, App A calling it (see README).
+        .executableTarget(
+            name: "calculator-app",
+            dependencies: ["SyftProxyClient", "SyftProxyCore"],
+            path: "examples/calculator-app"
+        ),
+        .executableTarget(
+            name: "calculator-client",
+            dependencies: ["SyftProxyClient", "SyftProxyCore"],
+            path: "examples/calculator-client"
         ),
         .testTarget(
             name: "SyftProxyCoreTests",
