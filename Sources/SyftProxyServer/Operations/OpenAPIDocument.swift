@@ -1448,7 +1448,7 @@ enum OpenAPIDocument {
             }
           },
           "ValidationFailed": {
-            "description": "Validation error: malformed or non-object JSON, missing or out-of-range fields.",
+            "description": "Validation error: malformed or non-object JSON (or JSON nested deeper than 256 levels), missing or out-of-range fields. Every problem in the body is listed.",
             "headers": {
               "X-Proxy-Replica": {
                 "$ref": "#/components/headers/X-Proxy-Replica"
