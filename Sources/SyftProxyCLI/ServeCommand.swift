@@ -26,6 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest request body in bytes (PROXY_MAX_BODY_BYTES, default 4 x params limit).") var maxBodyBytes: Int?
     @Option(help: "Seconds a delivery may take before it is delivered again (PROXY_LEASE_SECONDS, default 30).") var leaseSeconds: Double?
     @Option(help: "This replica's id (PROXY_REPLICA_ID, default: generated).") var replicaID: String?
+    @Option(help: "Requests per minute per identity or client address, 0 = off (PROXY_RATE_LIMIT).") var rateLimit: Int?
+    @Option(help: "File of key=identity lines (PROXY_API_KEYS_FILE).") var apiKeysFile: String?
 
     func run() async throws {
         var configuration: ProxyConfiguration
@@ -37,12 +39,26 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         let replicaID = configuration.replicaID ?? Self.generatedReplicaID()
+        let format = configuration.logFormat
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
         var logger = Logger(label: "syft-proxy")
         logger.logLevel = configuration.logLevel
         logger[metadataKey: "replica"] = "\(replicaID)"
 
+        let apiKeys: APIKeys
+        do { apiKeys = try configuration.loadAPIKeys() } catch { throw ValidationError("\(error)") }
         let backend = try StoreFactory.make(configuration: configuration, replicaID: replicaID, logger: logger)
-        let environment = ProxyEnvironment(store: backend.store, configuration: configuration, replicaID: replicaID)
+        let environment = ProxyEnvironment(store: backend.store, configuration: configuration, replicaID: replicaID, apiKeys: apiKeys)
+        if apiKeys.isEmpty {
+            logger.warning("NO API KEYS CONFIGURED: the /rpc API is open to anyone who can reach this port, and requests carry no sender identity. Set PROXY_API_KEYS or PROXY_API_KEYS_FILE to require keys.")
+        } else {
+            logger.notice("API keys required for /rpc/*", metadata: ["identities": "\(Set(apiKeys.identities.values).count)"])
+        }
         if configuration.redisURL == nil {
             logger.notice("no PROXY_REDIS_URL: running on the embedded in-memory store (one replica; state is lost on exit)")
         }
@@ -77,6 +93,11 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxBodyBytes { configuration.maxBodyBytesOverride = maxBodyBytes }
         if let leaseSeconds { configuration.leaseSeconds = leaseSeconds }
         if let replicaID { configuration.replicaID = replicaID }
+        if let rateLimit {
+            guard rateLimit >= 0 else { throw ConfigurationError("--rate-limit must be 0 or more") }
+            configuration.rateLimit = rateLimit
+        }
+        if let apiKeysFile { configuration.apiKeysFile = apiKeysFile }
         for (name, value) in [("--timeout", configuration.timeout), ("--max-timeout", configuration.maxTimeout), ("--request-ttl", configuration.requestTTL), ("--lease-seconds", configuration.leaseSeconds)] where !(value > 0) {
             throw ConfigurationError("\(name) must be greater than 0")
         }

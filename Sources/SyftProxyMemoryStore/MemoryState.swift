@@ -21,6 +21,7 @@ struct MemoryState {
     var expiries = MinHeap<String>()
     var idempotencyExpiries = MinHeap<String>()
     var leasedCount = 0
+    var rateWindows: [String: (window: Double, used: Int)] = [:]
 
     init(settings: StoreSettings) { self.settings = settings }
 

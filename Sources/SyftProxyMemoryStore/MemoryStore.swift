@@ -145,6 +145,24 @@ public final class MemoryStore: RPCStore {
         }
     }
 
+    public func consumeRateLimit(key: String, cost: Int, limit: Int, window: Double) async throws -> RateLimitDecision {
+        let now = clock()
+        let current = (now / window).rounded(.down)
+        let resetAfter = (current + 1) * window - now
+        return state.withLock { state in
+            var used = state.rateWindows[key].flatMap { $0.window == current ? $0.used : nil } ?? 0
+            guard used + cost <= limit else {
+                return RateLimitDecision(allowed: false, limit: limit, remaining: max(0, limit - used), resetAfter: resetAfter)
+            }
+            used += cost
+            state.rateWindows[key] = (current, used)
+            if state.rateWindows.count > 100_000 {
+                state.rateWindows = state.rateWindows.filter { $0.value.window == current }
+            }
+            return RateLimitDecision(allowed: true, limit: limit, remaining: limit - used, resetAfter: resetAfter)
+        }
+    }
+
     /// Signals go out after the lock is released so woken tasks never contend with it.
     private func deliver(_ wakes: Wakes) {
         for id in wakes.finals { finals.signal(id) }

@@ -200,6 +200,14 @@ public final class RedisStore: RPCStore {
         return StoreStats(queuedForPull: counts[0], queuedForPush: counts[1], leased: counts[2])
     }
 
+    public func consumeRateLimit(key: String, cost: Int, limit: Int, window: Double) async throws -> RateLimitDecision {
+        let reply = try await run(scripts.rateLimit, [key, String(cost), String(limit), String(window)])
+        guard let parts = reply.array, parts.count == 3, let allowed = parts[0].int, let remaining = parts[1].int,
+            let reset = parts[2].string.flatMap(Double.init)
+        else { throw StoreError.corrupt("rate limit answered \(reply)") }
+        return RateLimitDecision(allowed: allowed == 1, limit: limit, remaining: max(0, Int(remaining)), resetAfter: reset)
+    }
+
     // MARK: Redis access
 
     private func run(_ script: RedisScript, _ args: [String]) async throws -> RESPValue {
@@ -238,4 +246,5 @@ struct LoadedScripts: Sendable {
     let removeEndpoint = RedisScript(Scripts.removeEndpoint.source)
     let publishSchema = RedisScript(Scripts.publishSchema.source)
     let stats = RedisScript(Scripts.stats.source)
+    let rateLimit = RedisScript(Scripts.rateLimit.source)
 }

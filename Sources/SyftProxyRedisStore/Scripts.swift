@@ -257,6 +257,21 @@ enum Scripts {
     return {'ok'}
     """#)
 
+    /// ARGV: key, cost, limit, window seconds. {allowed 0|1, remaining, reset after (text)}.
+    /// A fixed window per key; refused requests consume nothing.
+    static let rateLimit = RedisScriptSource(prelude + #"""
+    local cost, limit, window = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+    local t = now()
+    local current = math.floor(t / window)
+    local k = ns .. ':rl:' .. ARGV[1] .. ':' .. current
+    local used = tonumber(redis.call('GET', k) or '0')
+    local reset = fmt((current + 1) * window - t)
+    if used + cost > limit then return {0, limit - used, reset} end
+    redis.call('INCRBY', k, cost)
+    redis.call('PEXPIRE', k, math.ceil(window * 1000) + 1000)
+    return {1, limit - used - cost, reset}
+    """#)
+
     /// {pull queued, push queued, leased}; forgets pull queues that emptied.
     static let stats = RedisScriptSource(prelude + #"""
     local pull = 0

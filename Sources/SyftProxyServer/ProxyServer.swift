@@ -11,6 +11,7 @@ public enum ProxyServer {
     public static func makeRouter(environment: ProxyEnvironment) -> Router<ProxyRequestContext> {
         let router = Router(context: ProxyRequestContext.self)
         router.add(middleware: ErrorMiddleware(environment: environment))
+        router.add(middleware: AuthMiddleware(keys: environment.apiKeys))
         router.add(middleware: InFlightLimitMiddleware(limit: environment.configuration.maxRequests, metrics: environment.metrics))
         OperationsRoutes(environment: environment).register(on: router)
         SendRoutes(environment: environment).register(on: router)

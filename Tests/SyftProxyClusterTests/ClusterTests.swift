@@ -169,4 +169,22 @@ import SyftProxyTestSupport
         #expect(codes.allSatisfy { $0 == 504 })
         try await client.shutdown()
     }
+
+    @Test func rateLimitAndKeysHoldAcrossReplicas() async throws {
+        let keys = "alice-key-0001=alice@example.com,bob-key-0002=bob@example.com"
+        let cluster = try await Cluster.launch(replicas: 2, environment: ["PROXY_API_KEYS": keys, "PROXY_RATE_LIMIT": "4"])
+        defer { cluster.stop() }
+        let body: JSONValue = ["app_name": "calculator", "func_name": "add", "destination": "bob@example.com"]
+        var codes: [Int] = []
+        for n in 0..<6 {
+            codes.append(try await cluster.http(n % 2).post("/rpc/send", body, headers: [("X-API-Key", "alice-key-0001")]).status)
+        }
+        #expect(codes == [200, 200, 200, 200, 429, 429])
+        // What alice sent on one replica, only alice and bob may read on the other.
+        let sent = try await cluster.http(0).post("/rpc/send", body, headers: [("X-API-Key", "bob-key-0002")])
+        let id = try #require(sent.json?["id"]?.stringValue)
+        #expect(try await cluster.http(1).get("/rpc/status/\(id)").status == 401)
+        let leased = try await cluster.http(1).execute("/rpc/inbox/calculator?destination=bob@example.com&max=10", method: .GET, body: nil, headers: [("X-API-Key", "bob-key-0002")], timeout: 10)
+        #expect(leased.json?["requests"]?.arrayValue?.count == 5)
+    }
 }

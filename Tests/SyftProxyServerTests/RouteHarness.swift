@@ -20,7 +20,7 @@ func withProxy<T: Sendable>(
     configuration.sweepInterval = 0.05
     configure(&configuration)
     let store = MemoryStore(settings: configuration.storeSettings)
-    let environment = ProxyEnvironment(store: store, configuration: configuration, replicaID: "test-replica")
+    let environment = ProxyEnvironment(store: store, configuration: configuration, replicaID: "test-replica", apiKeys: try configuration.loadAPIKeys())
     var logger = Logger(label: "route-tests")
     logger.logLevel = .warning
     let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -43,6 +43,18 @@ extension TestResponse {
 }
 
 extension TestClientProtocol {
+    func post(_ uri: String, _ body: JSONValue, key: String) async throws -> TestResponse {
+        try await post(uri, body, headers: [.init("X-API-Key")!: key])
+    }
+
+    func get(_ uri: String, key: String) async throws -> TestResponse {
+        try await execute(uri: uri, method: .get, headers: [.init("X-API-Key")!: key])
+    }
+
+    func put(_ uri: String, _ body: JSONValue, key: String) async throws -> TestResponse {
+        try await execute(uri: uri, method: .put, headers: [.contentType: "application/json", .init("X-API-Key")!: key], body: ByteBuffer(bytes: body.compactBytes))
+    }
+
     func post(_ uri: String, _ body: JSONValue, headers: HTTPFields = [:]) async throws -> TestResponse {
         var fields = headers
         fields[.contentType] = "application/json"

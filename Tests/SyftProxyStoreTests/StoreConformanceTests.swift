@@ -306,4 +306,18 @@ import SyftProxyCore
             #expect(accepted == 1)
         }
     }
+
+    @Test(arguments: StoreKind.allCases)
+    func rateLimitCountsPerKeyAndRefusesWithoutConsuming(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            let first = try await store.consumeRateLimit(key: "id:alice", cost: 2, limit: 3, window: 60)
+            #expect(first.allowed && first.remaining == 1)
+            #expect(first.resetAfter > 0 && first.resetAfter <= 60)
+            let refused = try await store.consumeRateLimit(key: "id:alice", cost: 2, limit: 3, window: 60)
+            #expect(!refused.allowed && refused.remaining == 1)
+            let last = try await store.consumeRateLimit(key: "id:alice", cost: 1, limit: 3, window: 60)
+            #expect(last.allowed && last.remaining == 0)
+            #expect(try await store.consumeRateLimit(key: "id:bob", cost: 3, limit: 3, window: 60).allowed)
+        }
+    }
 }

@@ -815,10 +815,16 @@ def test_openapi_documents_headers_and_errors(openapi):
             assert "X-Proxy-Replica" in response.get("headers", {}), (method, path, code)
         if "503" in responses and path.startswith("/rpc/"):
             assert "Retry-After" in responses["503"]["headers"], (method, path)
-        # API keys and rate limits are not enforced yet, so they are not documented.
-        assert not {"401", "429"} & set(responses), (method, path)
-        if (method, path) != ("put", "/rpc/schema/{app_name}"):
-            assert "403" not in responses, (method, path)
+        # With keys configured every /rpc/* route can answer 401; sends and broadcasts can be
+        # rate limited; ownership checks give 403 where SPEC.md's Security section puts them.
+        if path.startswith("/rpc/"):
+            assert "401" in responses, (method, path)
+        else:
+            assert not {"401", "403", "429"} & set(responses), (method, path)
+        assert ("429" in responses) == (path in ("/rpc/send", "/rpc/broadcast")), (method, path)
+        owned = {("get", "/rpc/status/{id}"), ("get", "/rpc/inbox/{app_name}"), ("put", "/rpc/apps/{app_name}/endpoint"),
+                 ("delete", "/rpc/apps/{app_name}/endpoint"), ("post", "/rpc/reply/{id}"), ("put", "/rpc/schema/{app_name}")}
+        assert ("403" in responses) == ((method, path) in owned), (method, path)
     validation = resolve(openapi, operations[("post", "/rpc/send")]["responses"]["422"])
     schema = resolve(openapi, validation["content"]["application/json"]["schema"])
     item = resolve(openapi, schema["properties"]["detail"]["items"])

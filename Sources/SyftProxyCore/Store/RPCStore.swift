@@ -172,6 +172,25 @@ public protocol RPCStore: Sendable {
     func pushEndpoint(appName: String, destination: String) async throws -> String?
 
     func stats() async throws -> StoreStats
+
+    /// Counts `cost` against `limit` per `window` seconds for `key`, shared by every replica
+    /// on the store. A refused request consumes nothing.
+    func consumeRateLimit(key: String, cost: Int, limit: Int, window: Double) async throws -> RateLimitDecision
+}
+
+public struct RateLimitDecision: Sendable, Equatable {
+    public var allowed: Bool
+    public var limit: Int
+    public var remaining: Int
+    /// Seconds until the current window ends and the budget refills.
+    public var resetAfter: Double
+
+    public init(allowed: Bool, limit: Int, remaining: Int, resetAfter: Double) {
+        self.allowed = allowed
+        self.limit = limit
+        self.remaining = remaining
+        self.resetAfter = resetAfter
+    }
 }
 
 /// Failures a store reports; the API turns them into 503.

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import SyftProxyCore
 
@@ -9,6 +10,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     /// Event loop threads; defaults to the number of cores.
     public var workers = System.coreCount
     public var logLevel: Logger.Level = .info
+    /// "json" (one object per line) or "text".
+    public var logFormat = "json"
     /// Requests in flight on this replica (blocking callers included) before 503.
     public var maxRequests = 1000
     public var timeout: Double = 60
@@ -18,6 +21,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var requestTTL: Double = 3600
     /// `key=identity` pairs separated by commas; empty means the API is open.
     public var apiKeys: String?
+    /// A file of `key=identity` lines, read at start (for keys mounted from a secret).
+    public var apiKeysFile: String?
     /// Requests per minute per identity; 0 turns limiting off.
     public var rateLimit = 0
     public var maxAttempts = 3
@@ -50,12 +55,17 @@ public struct ProxyConfiguration: Sendable, Equatable {
         port = try reader.int("PROXY_PORT", range: 0...65535) ?? port
         workers = try reader.int("PROXY_WORKERS", range: 1...512) ?? workers
         if let level = reader.string("PROXY_LOG_LEVEL") { logLevel = try Self.parseLogLevel(level) }
+        if let format = reader.string("PROXY_LOG_FORMAT") {
+            guard ["json", "text"].contains(format) else { throw ConfigurationError("PROXY_LOG_FORMAT must be json or text, got '\(format)'") }
+            logFormat = format
+        }
         maxRequests = try reader.int("PROXY_MAX_REQUESTS", range: 1...10_000_000) ?? maxRequests
         timeout = try reader.seconds("PROXY_TIMEOUT") ?? timeout
         maxTimeout = try reader.seconds("PROXY_MAX_TIMEOUT") ?? maxTimeout
         redisURL = reader.string("PROXY_REDIS_URL")
         requestTTL = try reader.seconds("PROXY_REQUEST_TTL") ?? requestTTL
         apiKeys = reader.string("PROXY_API_KEYS")
+        apiKeysFile = reader.string("PROXY_API_KEYS_FILE")
         rateLimit = try reader.int("PROXY_RATE_LIMIT", range: 0...100_000_000) ?? rateLimit
         maxAttempts = try reader.int("PROXY_MAX_ATTEMPTS", range: 1...1000) ?? maxAttempts
         maxParamsBytes = try reader.int("PROXY_MAX_PARAMS_BYTES", range: 2...1_000_000_000) ?? maxParamsBytes
@@ -74,9 +84,25 @@ public struct ProxyConfiguration: Sendable, Equatable {
         if maxBodyBytes < maxParamsBytes {
             throw ConfigurationError("PROXY_MAX_BODY_BYTES (\(maxBodyBytes)) must be at least PROXY_MAX_PARAMS_BYTES (\(maxParamsBytes))")
         }
-        if let redisURL, !(redisURL.hasPrefix("redis://") || redisURL.hasPrefix("unix://")) {
+        if requestTTL < timeout {
+            throw ConfigurationError("PROXY_REQUEST_TTL (\(requestTTL)) must be at least PROXY_TIMEOUT (\(timeout)), or records would expire before their requests time out")
+        }
+        if let redisURL, !redisURL.hasPrefix("redis://") {
             throw ConfigurationError("PROXY_REDIS_URL must look like redis://host:6379/0, got '\(redisURL)'")
         }
+    }
+
+    /// The keys of PROXY_API_KEYS and PROXY_API_KEYS_FILE together.
+    public func loadAPIKeys() throws(ConfigurationError) -> APIKeys {
+        var identities = try APIKeys(parsing: apiKeys ?? "", source: "PROXY_API_KEYS").identities
+        if let apiKeysFile {
+            let text: String
+            do { text = try String(contentsOfFile: apiKeysFile, encoding: .utf8) } catch {
+                throw ConfigurationError("PROXY_API_KEYS_FILE: cannot read \(apiKeysFile): \(error)")
+            }
+            for (key, identity) in try APIKeys(parsing: text, source: "PROXY_API_KEYS_FILE").identities { identities[key] = identity }
+        }
+        return APIKeys(identities)
     }
 
     public static func parseLogLevel(_ text: String) throws(ConfigurationError) -> Logger.Level {

@@ -91,12 +91,20 @@ public struct PushForwarder: Service {
                 guard Timestamp.now() + pause.seconds < record.deadline else { return }
                 try? await Task.sleep(for: pause)
                 guard (try? await store.renewLease(id: record.id)) == true else { return }
+            } catch where Task.isCancelled {
+                break
             } catch {
                 // The request may have reached the app; the lease decides whether it is sent again.
                 metrics.pushFailure("transport")
                 logger.info("push delivery failed; it is redelivered when its lease expires", metadata: ["id": "\(record.id)", "url": "\(delivery.url)", "error": "\(error)"])
                 return
             }
+        }
+        // Shutting down mid-delivery: hand the request back now rather than leaving it leased
+        // to a process that is going away until the lease runs out.
+        if Task.isCancelled {
+            try? await store.releaseLease(id: record.id)
+            logger.info("push delivery handed back on shutdown", metadata: ["id": "\(record.id)"])
         }
     }
 

@@ -10,6 +10,7 @@ struct ErrorMiddleware: RouterMiddleware {
     let environment: ProxyEnvironment
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
         var response: Response
         do {
             response = try await next(request, context)
@@ -30,7 +31,24 @@ struct ErrorMiddleware: RouterMiddleware {
         }
         response.headers[.replicaID] = environment.replicaID
         environment.metrics.http(status: response.status.code)
+        log(request, response, context: context, elapsed: ContinuousClock.now - started)
         return response
+    }
+
+    /// Access log: failures at info (a 5xx at warning), successes at debug so a busy replica's
+    /// log stays readable. Request id and trace id tie a line to the call across apps.
+    private func log(_ request: Request, _ response: Response, context: Context, elapsed: Duration) {
+        let code = response.status.code
+        let level: Logger.Level = code >= 500 ? .warning : code >= 400 ? .info : .debug
+        guard context.logger.logLevel <= level else { return }
+        var metadata: Logger.Metadata = [
+            "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(code)",
+            "duration_ms": "\(Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000)",
+        ]
+        if let id = response.headers[.requestID] { metadata["request_id"] = "\(id)" }
+        if let trace = request.headers[.traceparent] { metadata["traceparent"] = "\(trace)" }
+        if let identity = context.identity { metadata["identity"] = "\(identity)" }
+        context.logger.log(level: level, "request", metadata: metadata)
     }
 
     static func defaultDetail(_ status: HTTPResponse.Status, path: String) -> String {

@@ -7,4 +7,8 @@ extension HTTPField.Name {
     static let requestID = Self("X-Request-ID")!
     static let replicaID = Self("X-Proxy-Replica")!
     static let apiKey = Self("X-API-Key")!
+    static let wwwAuthenticate = Self("WWW-Authenticate")!
+    static let rateLimitLimit = Self("X-RateLimit-Limit")!
+    static let rateLimitRemaining = Self("X-RateLimit-Remaining")!
+    static let rateLimitReset = Self("X-RateLimit-Reset")!
 }

@@ -69,6 +69,7 @@ struct AppRoutes: Sendable {
         case .some: reader.issues.append(ValidationIssue(body: .key("url"), message: "Input should be a valid string", type: "string_type"))
         }
         do { try reader.finish() } catch { throw error.apiError }
+        try Ownership.requireDestination(identity, context: context, action: "register a push endpoint")
         try await environment.store.registerPushEndpoint(appName: appName, destination: identity, url: url)
         return JSONResponse.make(["app_name": .string(appName), "destination": .string(identity), "url": .string(url), "transport": "push"])
     }
@@ -78,6 +79,7 @@ struct AppRoutes: Sendable {
         guard let destination = request.uri.queryParameters.get("destination").map({ String($0) }), Validation.isIdentity(destination) else {
             throw APIError(validation: ValidationError(ValidationIssue([.key("query"), .key("destination")], "Field required: the identity whose endpoint to remove", type: "missing")))
         }
+        try Ownership.requireDestination(destination, context: context, action: "remove a push endpoint")
         guard try await environment.store.removePushEndpoint(appName: appName, destination: destination) else {
             throw APIError.notFound("no push endpoint is registered for app '\(appName)' and \(destination)")
         }

@@ -21,12 +21,13 @@ struct DeliveryRoutes: Sendable {
         } else if !Validation.isIdentity(destination) {
             issues.append(ValidationIssue([.key("query"), .key("destination")], "Value error, destination must be an identity with exactly one '@'", type: "value_error"))
         }
-        let max = Self.number(query.get("max"), field: "max", default: 10, range: 1...Double(Self.maximumBatch), issues: &issues)
+        let max = Self.number(query.get("max"), field: "max", default: 10, range: 1...Double(Self.maximumBatch), integer: true, issues: &issues)
         let wait = Self.number(query.get("wait"), field: "wait", default: 0, range: 0...environment.configuration.maxTimeout, issues: &issues)
         if appName.isEmpty || appName.count > Validation.maximumNameLength {
             issues.append(ValidationIssue([.key("path"), .key("app_name")], "String should have 1 to \(Validation.maximumNameLength) characters", type: "string_too_long"))
         }
         if !issues.isEmpty { throw APIError(validation: ValidationError(issues)) }
+        try Ownership.requireDestination(destination, context: context, action: "lease the inbox")
 
         let store = environment.store
         let deadline = Timestamp.now() + wait
@@ -45,6 +46,13 @@ struct DeliveryRoutes: Sendable {
         let body = try await RequestBody.json(request, limit: environment.configuration.maxBodyBytes)
         let answer: RPCAnswer
         do { answer = try RPCAnswer(json: body) } catch { throw error.apiError }
+        if context.identity != nil {
+            // Only the destination may answer; checking costs a read, paid only when keys are on.
+            guard let record = try await environment.store.record(id: id) else {
+                throw APIError.notFound("request '\(id)' is unknown or has expired; nothing to answer")
+            }
+            try Ownership.requireDestination(record.destination, context: context, action: "answer requests")
+        }
         switch try await environment.store.answer(id: id, with: answer) {
         case .accepted(let record):
             environment.metrics.finished(record)
@@ -57,10 +65,11 @@ struct DeliveryRoutes: Sendable {
         }
     }
 
-    static func number(_ text: String?, field: String, default defaultValue: Double, range: ClosedRange<Double>, issues: inout [ValidationIssue]) -> Double {
+    static func number(_ text: String?, field: String, default defaultValue: Double, range: ClosedRange<Double>, integer: Bool = false, issues: inout [ValidationIssue]) -> Double {
         guard let text, !text.isEmpty else { return defaultValue }
-        guard let value = Double(text), value.isFinite, range.contains(value) else {
-            issues.append(ValidationIssue([.key("query"), .key(field)], "Input should be a number from \(JSONValue.format(range.lowerBound)) to \(JSONValue.format(range.upperBound))", type: "value_error"))
+        guard let value = Double(text), value.isFinite, range.contains(value), !integer || value.rounded() == value else {
+            let kind = integer ? "a whole number" : "a number"
+            issues.append(ValidationIssue([.key("query"), .key(field)], "Input should be \(kind) from \(JSONValue.format(range.lowerBound)) to \(JSONValue.format(range.upperBound))", type: "value_error"))
             return defaultValue
         }
         return value

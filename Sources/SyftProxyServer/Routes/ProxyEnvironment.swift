@@ -9,11 +9,15 @@ public struct ProxyEnvironment: Sendable {
     public let startedAt: Double
     public let metrics: ProxyMetrics
     public let version: String
+    public let apiKeys: APIKeys
+    let rateLimiter: RateLimiter
 
-    public init(store: any RPCStore, configuration: ProxyConfiguration, replicaID: String,
+    public init(store: any RPCStore, configuration: ProxyConfiguration, replicaID: String, apiKeys: APIKeys = APIKeys(),
                 metrics: ProxyMetrics = ProxyMetrics(), version: String = SyftProxyVersion.current) {
         self.store = store
         self.configuration = configuration
+        self.apiKeys = apiKeys
+        self.rateLimiter = RateLimiter(store: store, perMinute: configuration.rateLimit)
         self.replicaID = replicaID
         self.startedAt = Timestamp.now()
         self.metrics = metrics

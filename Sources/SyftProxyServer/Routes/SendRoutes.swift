@@ -16,6 +16,7 @@ struct SendRoutes: Sendable {
         let body = try await RequestBody.json(request, limit: configuration.maxBodyBytes)
         let send: RPCSendRequest
         do { send = try RPCSendRequest(json: body, limits: configuration.limits) } catch { throw error.apiError }
+        let rateHeaders = try await environment.rateLimiter.charge(1, context: context)
 
         let new = NewRequest(
             id: Self.newID(), appName: send.appName, funcName: send.funcName, destination: send.destination,
@@ -26,7 +27,8 @@ struct SendRoutes: Sendable {
         guard let outcome else { throw APIError(.internalServerError, "the store accepted nothing; retry the request") }
         if case .created(let record) = outcome { environment.metrics.accepted(record) }
         let record = outcome.record
-        var headers: HTTPFields = [.requestID: record.id]
+        var headers = rateHeaders
+        headers[.requestID] = record.id
         if case .duplicate = outcome { headers[.idempotentReplay] = "true" }
 
         guard send.blocking else { return JSONResponse.make(record.statusJSON, headers: headers) }
@@ -52,6 +54,7 @@ struct SendRoutes: Sendable {
         let body = try await RequestBody.json(request, limit: configuration.maxBodyBytes)
         let broadcast: RPCBroadcastRequest
         do { broadcast = try RPCBroadcastRequest(json: body, limits: configuration.limits) } catch { throw error.apiError }
+        let rateHeaders = try await environment.rateLimiter.charge(broadcast.destinations.count, context: context)
         let traceparent = request.headers[.traceparent]
         let requests = broadcast.destinations.map { url in
             NewRequest(
@@ -64,7 +67,7 @@ struct SendRoutes: Sendable {
         return JSONResponse.make([
             "broadcast_id": .string(Self.newID()),
             "request_ids": .array(outcomes.map { .string($0.record.id) }),
-        ])
+        ], headers: rateHeaders)
     }
 
     static func newID() -> String { UUID().uuidString.lowercased() }

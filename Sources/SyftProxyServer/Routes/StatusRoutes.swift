@@ -11,6 +11,7 @@ struct StatusRoutes: Sendable {
             guard let record = try await environment.store.record(id: id) else {
                 throw APIError.notFound("request '\(id)' is unknown or has expired (requests are kept \(JSONValue.format(environment.configuration.requestTTL)) s)")
             }
+            try Ownership.requireParty(record, context: context)
             return JSONResponse.make(record.statusJSON)
         }
     }
