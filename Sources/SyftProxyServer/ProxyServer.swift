@@ -10,6 +10,7 @@ import SyftProxyCore
 public enum ProxyServer {
     public static func makeRouter(environment: ProxyEnvironment) -> Router<ProxyRequestContext> {
         let router = Router(context: ProxyRequestContext.self)
+        router.add(middleware: CompressionMiddleware())
         router.add(middleware: ErrorMiddleware(environment: environment))
         router.add(middleware: AuthMiddleware(keys: environment.apiKeys))
         router.add(middleware: InFlightLimitMiddleware(limit: environment.configuration.maxRequests, metrics: environment.metrics))

@@ -1,3 +1,4 @@
+import CompressNIO
 import Hummingbird
 import NIOCore
 import SyftProxyCore
@@ -9,6 +10,15 @@ enum JSONResponse {
         value.write(to: &bytes)
         var fields = headers
         fields[.contentType] = "application/json"
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        var buffer = ByteBuffer(bytes: bytes)
+        if bytes.count >= ResponseCompression.minimumBytes {
+            fields[.vary] = "Accept-Encoding"
+            var source = buffer
+            if ResponseCompression.acceptsGzip, let compressed = try? source.compress(with: .gzip()) {
+                buffer = compressed
+                fields[.contentEncoding] = "gzip"
+            }
+        }
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
     }
 }
