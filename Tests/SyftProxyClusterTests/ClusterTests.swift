@@ -187,4 +187,26 @@ import SyftProxyTestSupport
         let leased = try await cluster.http(1).execute("/rpc/inbox/calculator?destination=bob@example.com&max=10", method: .GET, body: nil, headers: [("X-API-Key", "bob-key-0002")], timeout: 10)
         #expect(leased.json?["requests"]?.arrayValue?.count == 5)
     }
+
+    @Test func sigtermHandsInFlightPushWorkBackAtOnce() async throws {
+        let cluster = try await Cluster.launch(replicas: 1, environment: ["PROXY_LEASE_SECONDS": "60"])
+        defer { cluster.stop() }
+        let app = try await SlowPushApp(delay: .seconds(2))
+        defer { Task { await app.stop() } }
+        _ = try await cluster.http(0).put("/rpc/apps/slow/endpoint", ["destination": "bob@example.com", "url": .string(app.url)])
+        let sent = try await send(cluster.http(0), app: "slow", params: ["n": 1], timeout: 60)
+        let id = try #require(sent.json?["id"]?.stringValue)
+        _ = try await waitForStatus(cluster.http(0), id: id, within: 5) { $0?["status"] == "processing" }
+        // A second replica joins; the first is asked to stop while its delivery is in flight.
+        let second = try await ProxyProcess.launch(environment: cluster.environment.merging(["PROXY_REPLICA_ID": "replica-2"]) { $1 })
+        defer { second.stop() }
+        let stoppedAt = Date()
+        cluster.replicas[0].stop()
+        #expect(cluster.replicas[0].process.terminationStatus == 0, "\(cluster.replicas[0].log)")
+        let status = try await waitForStatus(HTTP(baseURL: second.baseURL), id: id, within: 20, until: isFinal)
+        #expect(status?["status"] == "completed")
+        // Without the hand-back it would wait for the 60 s lease.
+        #expect(Date().timeIntervalSince(stoppedAt) < 15)
+        #expect(app.deliveries[id] == 2, "the stopping replica did not hand its delivery back: \(app.deliveries)")
+    }
 }
