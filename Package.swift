@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // Models, validation, SyftBox URLs and the store protocol: no I/O, no server.
@@ -109,6 +110,23 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
+        ),
+        // The benchmark: `swift run -c release syft-proxy-bench` (see README, Performance).
+        .executableTarget(
+            name: "syft-proxy-bench",
+            dependencies: [
+                "SyftProxyCore",
+                "SyftProxyRedis",
+                "SyftProxyTestSupport",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/SyftProxyBench"
         ),
         // Examples: App B serving a calculator, App A calling it (see README).
         .executableTarget(

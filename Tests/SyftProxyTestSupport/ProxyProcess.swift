@@ -23,14 +23,19 @@ public final class ProxyProcess: Sendable {
     /// Starts `syft-proxy serve` on a free port (or `port`) and waits, bounded and without
     /// blocking a thread of the concurrency pool, for its "listening" line.
     public static func launch(arguments: [String] = [], environment: [String: String] = [:], port: Int = 0) async throws -> ProxyProcess {
-        let (process, collector) = try spawn(arguments: arguments, environment: environment, port: port)
+        try await launch(binary: binaryPath, arguments: ["serve", "--host", "127.0.0.1", "--port", String(port)] + arguments, environment: environment)
+    }
+
+    /// Starts any server binary that prints `syft-proxy listening on http://HOST:PORT` when ready.
+    public static func launch(binary: String, arguments: [String], environment: [String: String] = [:]) async throws -> ProxyProcess {
+        let (process, collector) = try spawn(binary: binary, arguments: arguments, environment: environment)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline, process.isRunning {
             if let port = listeningPort(in: collector.text) { return ProxyProcess(process: process, output: collector, port: port) }
             try await Task.sleep(for: .milliseconds(20))
         }
         process.terminate()
-        throw ProcessError("syft-proxy did not start within 30 s; output:\n\(collector.text)")
+        throw ProcessError("\(binary) did not start within 30 s; output:\n\(collector.text)")
     }
 
     private init(process: Process, output: OutputCollector, port: Int) {
@@ -47,14 +52,13 @@ public final class ProxyProcess: Sendable {
         return Int(portText)
     }
 
-    private static func spawn(arguments: [String], environment: [String: String], port requestedPort: Int) throws -> (Process, OutputCollector) {
-        let binary = Self.binaryPath
+    private static func spawn(binary: String, arguments: [String], environment: [String: String]) throws -> (Process, OutputCollector) {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw ProcessError("no syft-proxy binary at \(binary); run `swift build` first or set SYFT_PROXY_BIN")
+            throw ProcessError("no executable at \(binary); run `swift build` first or set SYFT_PROXY_BIN")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", String(requestedPort)] + arguments
+        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PROXY_") }
         env["PROXY_LOG_LEVEL"] = "warning"
         for (key, value) in environment { env[key] = value }
@@ -69,6 +73,16 @@ public final class ProxyProcess: Sendable {
     }
 
     public var log: String { output.text }
+
+    /// Peak and current resident memory in bytes, from /proc (Linux).
+    public var memory: (peak: Int, current: Int) {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        func kilobytes(_ field: String) -> Int {
+            let line = status.split(separator: "\n").first { $0.hasPrefix(field) }
+            return (line?.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
+        }
+        return (kilobytes("VmHWM:"), kilobytes("VmRSS:"))
+    }
 
     /// SIGTERM, then SIGKILL after 5 s.
     public func stop() {
