@@ -36,24 +36,23 @@ public final class LoadBalancer: Sendable {
         case probe(Int)
     }
 
-    /// The next replica in rotation, skipping `excluded` (already tried for this call).
+    /// The next replica to use, skipping `excluded` (already tried for this call). A replica
+    /// out of rotation whose pause is over comes first, to be probed, so it rejoins even while
+    /// the others are healthy; otherwise the next healthy replica in round-robin order.
     func next(excluding excluded: Set<Int>, now: Double = Date().timeIntervalSince1970) -> Pick? {
         state.withLock { state in
             let count = state.replicas.count
-            for offset in 0..<count {
-                let index = (state.next + offset) % count
-                guard !excluded.contains(index) else { continue }
-                if state.replicas[index].retryAt == nil {
-                    state.next = (index + 1) % count
-                    return .healthy(index)
-                }
-            }
-            for offset in 0..<count {
-                let index = (state.next + offset) % count
-                guard !excluded.contains(index), let retryAt = state.replicas[index].retryAt, retryAt <= now else { continue }
+            for index in 0..<count where !excluded.contains(index) {
+                guard let retryAt = state.replicas[index].retryAt, retryAt <= now else { continue }
                 // Claim the probe so concurrent calls do not all probe the same replica.
                 state.replicas[index].retryAt = now + cooldown(failures: state.replicas[index].failures)
                 return .probe(index)
+            }
+            for offset in 0..<count {
+                let index = (state.next + offset) % count
+                guard !excluded.contains(index), state.replicas[index].retryAt == nil else { continue }
+                state.next = (index + 1) % count
+                return .healthy(index)
             }
             return nil
         }

@@ -89,9 +89,11 @@ import SyftProxyCore
     func waiterReturnsAtItsDeadlineAndTheRequestTimesOut(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
             let request = newRequest(timeout: 1)
+            let created = Timestamp.now()
             _ = try await store.create([request], idempotencyKey: nil)
             let record = try await store.waitForFinal(id: request.id, until: Timestamp.now() + 0.2)
-            #expect(record?.state == .pending)
+            // On a loaded machine the whole second may already be gone; then it has timed out.
+            if Timestamp.now() - created < 0.9 { #expect(record?.state == .pending) }
             try await Task.sleep(for: .milliseconds(1000))
             let expired = try #require(try await store.expireIfOverdue(id: request.id))
             #expect(expired.state == .failed)
