@@ -1,3 +1,4 @@
+import Foundation
 import HummingbirdTesting
 import Testing
 import SyftProxyCore
@@ -114,4 +115,22 @@ import SyftProxyServer
             #expect(openapi.json?["openapi"]?.stringValue?.hasPrefix("3.1") == true)
         }
     }
+
+    @Test func percentEncodedPathSegmentsAreDecoded() async throws {
+        try await withProxy { (client: any TestClientProtocol, _: ProxyEnvironment) async throws in
+            let published = try await client.put("/rpc/schema/my%20app", ["app_name": "my app", "functions": [:]])
+            #expect(published.status == .ok)
+            #expect(published.json?["app_name"] == "my app")
+            #expect(try await client.get("/rpc/schema/caf%C3%A9").status == .notFound)
+            _ = try await client.put("/rpc/schema/caf%C3%A9", ["functions": [:]])
+            #expect(try await client.get("/rpc/schema/café".addingPercentEncodingForPath).json?["app_name"] == "café")
+            let id = try #require(try await client.post("/rpc/send", sendBody(app: "my app")).json?["id"]?.stringValue)
+            let inbox = try await client.get("/rpc/inbox/my%20app?destination=bob@example.com")
+            #expect(inbox.json?["requests"]?.arrayValue?.first?["id"] == .string(id))
+        }
+    }
+}
+
+extension String {
+    var addingPercentEncodingForPath: String { addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? self }
 }

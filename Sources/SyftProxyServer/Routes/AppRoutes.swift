@@ -7,7 +7,7 @@ struct AppRoutes: Sendable {
 
     func register(on router: Router<ProxyRequestContext>) {
         router.get("/rpc/schema/:app_name") { _, context in
-            let appName = try context.parameters.require("app_name")
+            let appName = try context.pathParameter("app_name")
             guard let schema = try await environment.store.schema(appName: appName) else {
                 throw APIError.notFound("app '\(appName)' has published no schema; the app publishes one with PUT /rpc/schema/\(appName)")
             }
@@ -19,7 +19,7 @@ struct AppRoutes: Sendable {
     }
 
     func publishSchema(_ request: Request, context: ProxyRequestContext) async throws -> Response {
-        let appName = try context.parameters.require("app_name")
+        let appName = try context.pathParameter("app_name")
         let body = try await RequestBody.json(request, limit: environment.configuration.maxBodyBytes)
         var schema: JSONObject
         do { schema = try Validation.objectBody(body) } catch { throw error.apiError }
@@ -43,7 +43,7 @@ struct AppRoutes: Sendable {
     }
 
     func registerEndpoint(_ request: Request, context: ProxyRequestContext) async throws -> Response {
-        let appName = try context.parameters.require("app_name")
+        let appName = try context.pathParameter("app_name")
         let body = try await RequestBody.json(request, limit: environment.configuration.maxBodyBytes)
         let object: JSONObject
         do { object = try Validation.objectBody(body) } catch { throw error.apiError }
@@ -75,9 +75,12 @@ struct AppRoutes: Sendable {
     }
 
     func removeEndpoint(_ request: Request, context: ProxyRequestContext) async throws -> Response {
-        let appName = try context.parameters.require("app_name")
-        guard let destination = request.uri.queryParameters.get("destination").map({ String($0) }), Validation.isIdentity(destination) else {
+        let appName = try context.pathParameter("app_name")
+        guard let destination = request.uri.queryParameters.get("destination").map({ String($0) }) else {
             throw APIError(validation: ValidationError(ValidationIssue([.key("query"), .key("destination")], "Field required: the identity whose endpoint to remove", type: "missing")))
+        }
+        guard Validation.isIdentity(destination) else {
+            throw APIError(validation: ValidationError(ValidationIssue([.key("query"), .key("destination")], "Value error, destination must be an identity with exactly one '@'", type: "value_error")))
         }
         try Ownership.requireDestination(destination, context: context, action: "remove a push endpoint")
         guard try await environment.store.removePushEndpoint(appName: appName, destination: destination) else {

@@ -12,7 +12,7 @@ struct DeliveryRoutes: Sendable {
     }
 
     func inbox(_ request: Request, context: ProxyRequestContext) async throws -> Response {
-        let appName = try context.parameters.require("app_name")
+        let appName = try context.pathParameter("app_name")
         let query = request.uri.queryParameters
         var issues: [ValidationIssue] = []
         let destination = query.get("destination").map { String($0) } ?? ""
@@ -42,7 +42,7 @@ struct DeliveryRoutes: Sendable {
     }
 
     func reply(_ request: Request, context: ProxyRequestContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         let body = try await RequestBody.json(request, limit: environment.configuration.maxBodyBytes)
         let answer: RPCAnswer
         do { answer = try RPCAnswer(json: body) } catch { throw error.apiError }
