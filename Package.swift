@@ -51,7 +51,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: strict
         ),
@@ -149,7 +148,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SyftProxyRedisTests",
-            dependencies: ["SyftProxyRedis", "SyftProxyTestSupport", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: [
+                "SyftProxyRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "SyftProxyClientTests",
@@ -188,6 +192,7 @@ let package = Package(
             name: "SyftProxyTestSupport",
             dependencies: [
                 "SyftProxyCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

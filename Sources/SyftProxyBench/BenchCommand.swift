@@ -104,7 +104,7 @@ struct RunCommand: AsyncParsableCommand {
 
         // Blocking round trips, push mode, to an app in this process.
         let pushApp = try await PushEcho.start()
-        let (registered, _) = try await load.put("\(urls[0])/rpc/apps/bench-push/endpoint", JSONValue.object(["destination": "push@bench.local", "url": .string(pushApp.url)]).compactBytes)
+        let (registered, _) = try await load.put("\(urls[0])/rpc/apps/bench-push/endpoint", JSONValue.object(["destination": "push@bench.local", "url": .string(pushApp.baseURL + "/rpc")]).compactBytes)
         guard registered == 200 else { throw BenchError("push endpoint registration answered \(registered)") }
         for level in levels {
             report.add(scenario: "\(topology): blocking push", level: level, await measure(concurrency: level, duration: seconds) { n in
@@ -187,31 +187,12 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 /// App B in push mode inside the benchmark process: answers each delivery with its params.
-struct PushEcho: Sendable {
-    let port: Int
-    let task: Task<Void, any Error>
-
-    static func start() async throws -> PushEcho {
-        let router = Router()
-        router.post("/rpc") { request, _ -> Response in
-            let buffer = try await request.body.collect(upTo: 1 << 20)
-            let body = (try? JSONParser.parse(buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? [])) ?? .null
-            let answer = JSONValue.object(["result": body["params"] ?? .null]).compactBytes
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: answer)))
+enum PushEcho {
+    static func start() async throws -> LoopbackServer {
+        try await LoopbackServer.start { router in
+            router.post("/rpc") { request, _ -> Response in
+                jsonResponse(["result": try await jsonBody(request)["params"] ?? .null])
+            }
         }
-        let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
-        let task = Task { try await app.run() }
-        var iterator = stream.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else { throw BenchError("push app did not start") }
-        return PushEcho(port: port, task: task)
-    }
-
-    var url: String { "http://127.0.0.1:\(port)/rpc" }
-
-    func stop() async {
-        task.cancel()
-        _ = await task.result
     }
 }

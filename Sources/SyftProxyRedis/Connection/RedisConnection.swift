@@ -2,41 +2,48 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// One TCP connection to Redis. Any number of tasks may send at once: commands are
-/// pipelined and each caller gets its own reply.
+/// One TCP connection to Redis. Any number of tasks may send at once: commands are written
+/// without waiting for earlier replies (pipelining) and each caller gets its own reply.
 public final class RedisConnection: Sendable {
+    public let configuration: RedisConfiguration
     let channel: any Channel
+    private let handler: NIOLoopBound<RedisChannelHandler>
+    private let commandTimeout: TimeAmount
+    private let allocator = ByteBufferAllocator()
 
-    init(channel: any Channel) { self.channel = channel }
+    private init(configuration: RedisConfiguration, channel: any Channel, handler: NIOLoopBound<RedisChannelHandler>) {
+        self.configuration = configuration
+        self.channel = channel
+        self.handler = handler
+        self.commandTimeout = TimeAmount(configuration.commandTimeout)
+    }
 
     public var isActive: Bool { channel.isActive }
 
     /// Completes when the connection closes, for whatever reason.
     public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
 
-    public static func connect(
-        configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger,
-        onPush: (@Sendable (RESPValue) -> Void)? = nil
-    ) async throws -> RedisConnection {
-        let timeout = TimeAmount.nanoseconds(Int64(configuration.commandTimeout.components.seconds) * 1_000_000_000 + configuration.commandTimeout.components.attoseconds / 1_000_000_000)
-        let connectTimeout = TimeAmount.milliseconds(Int64(configuration.connectTimeout.components.seconds) * 1000 + configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000)
-        let channel: any Channel
+    /// Connects, then logs in (`AUTH`) and selects the database (`SELECT`) when the
+    /// configuration asks for it. Fails with `RedisError.unavailable` when Redis cannot be reached.
+    public static func connect(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger) async throws -> RedisConnection {
+        let endpoint = configuration.endpointDescription
+        let timeout = TimeAmount(configuration.commandTimeout)
+        let connection: RedisConnection
         do {
-            channel = try await ClientBootstrap(group: eventLoop)
+            connection = try await ClientBootstrap(group: eventLoop)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelOption(.socketOption(.so_keepalive), value: 1)
-                .connectTimeout(connectTimeout)
-                .channelInitializer { channel in
+                .connectTimeout(TimeAmount(configuration.connectTimeout))
+                .connect(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(commandTimeout: timeout, onPush: onPush))
+                        let handler = RedisChannelHandler(endpoint: endpoint, commandTimeout: timeout)
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                        return RedisConnection(configuration: configuration, channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
                     }
                 }
-                .connect(host: configuration.host, port: configuration.port)
-                .get()
         } catch {
-            throw RedisError.unavailable("cannot connect to \(configuration.endpointDescription) (\(error))")
+            throw RedisError.unavailable("Redis at \(endpoint) is unreachable (\(error))")
         }
-        let connection = RedisConnection(channel: channel)
         do {
             if let password = configuration.password {
                 let auth = configuration.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]
@@ -45,32 +52,60 @@ public final class RedisConnection: Sendable {
             if configuration.database != 0 {
                 _ = try await connection.send(RedisCommand("SELECT", String(configuration.database)))
             }
+        } catch RedisError.server(let message) {
+            await connection.close()
+            throw RedisError.unavailable("Redis at \(endpoint) refused the login or database (\(message)); check the password and database in the Redis URL")
         } catch {
             await connection.close()
             throw error
         }
-        logger.debug("connected to Redis", metadata: ["redis": "\(configuration.endpointDescription)"])
+        logger.debug("connected to Redis", metadata: ["redis": "\(endpoint)"])
         return connection
     }
 
+    /// Sends a command and waits for its reply. An error reply is thrown as `RedisError.server`;
+    /// no reply within the configured command timeout as `RedisError.timeout`.
     public func send(_ command: RedisCommand) async throws -> RESPValue {
-        var buffer = channel.allocator.buffer(capacity: 64)
-        try command.encode(into: &buffer)
-        guard channel.isActive else { throw RedisError.connectionClosed("the connection to Redis is closed") }
+        try await roundTrip(command, timeout: commandTimeout)
+    }
+
+    /// Like `send(_:)` with a timeout of its own, for commands that block in Redis on purpose
+    /// (`BLPOP`, `XREAD BLOCK`, `WAIT`): give it their blocking time plus a margin.
+    public func send(_ command: RedisCommand, timeout: Duration) async throws -> RESPValue {
+        try await roundTrip(command, timeout: TimeAmount(timeout))
+    }
+
+    private func roundTrip(_ command: RedisCommand, timeout: TimeAmount) async throws -> RESPValue {
+        // Encoding happens on the caller's thread, which spreads the work off the event loop.
+        let bytes = try command.encode(allocator: allocator)
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        // A failed write closes the channel, and closing fails every pending promise, this one included.
-        channel.writeAndFlush(RedisRequest(bytes: buffer, promise: promise), promise: nil)
+        enqueue(RedisRequest(bytes: bytes, promise: promise, timeout: timeout))
         return try await promise.futureResult.get()
     }
 
-    /// Writes without waiting for a reply; for subscriber connections, whose replies are pushes.
-    func sendWithoutReply(_ command: RedisCommand) async throws {
-        var buffer = channel.allocator.buffer(capacity: 64)
-        try command.encode(into: &buffer)
-        try await channel.writeAndFlush(RedisRequest(bytes: buffer, promise: nil))
+    /// Writes a command whose answer comes as a push (`SUBSCRIBE`, `PING` on a subscriber).
+    func post(_ command: RedisCommand) throws {
+        enqueue(RedisRequest(bytes: try command.encode(allocator: allocator), promise: nil, timeout: .zero))
+    }
+
+    /// Turns this into a subscriber connection: replies no caller waits for go to `onPush`,
+    /// on the connection's event loop.
+    func deliverPushes(to onPush: @escaping @Sendable (RESPValue) -> Void) {
+        let handler = self.handler
+        run { handler.value.deliverPushes(to: onPush) }
     }
 
     public func close() async {
         try? await channel.close()
+    }
+
+    private func enqueue(_ request: RedisRequest) {
+        let handler = self.handler
+        run { handler.value.write(request) }
+    }
+
+    /// Runs `body` on the connection's event loop, in the order of calls.
+    private func run(_ body: @escaping @Sendable () -> Void) {
+        if handler.eventLoop.inEventLoop { body() } else { handler.eventLoop.execute(body) }
     }
 }

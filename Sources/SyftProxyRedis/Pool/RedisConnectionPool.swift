@@ -3,112 +3,144 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// A fixed number of pipelined connections shared by every caller of a replica. `run()` keeps
-/// each one connected, reconnecting with backoff; while none is up, calls fail at once with
-/// `RedisError.unavailable` rather than queueing, so the API can answer 503 immediately.
+/// A fixed number of pipelined connections shared by any number of callers.
+///
+/// `run()` keeps every connection up, reconnecting with backoff. While none is up, calls fail
+/// at once with `RedisError.unavailable` instead of queueing behind a reconnect, so a server in
+/// front of it can answer "unavailable" immediately; once Redis is back, calls work again by
+/// themselves.
 public final class RedisConnectionPool: Sendable {
     public let configuration: RedisConfiguration
     public let connectionCount: Int
-    private let eventLoopGroup: any EventLoopGroup
-    private let logger: Logger
-    private let slots: Mutex<Slots>
+    let eventLoopGroup: any EventLoopGroup
+    let logger: Logger
+    private let state: Mutex<State>
+    private let shutdownSignal = AsyncStream.makeStream(of: Never.self)
 
-    private struct Slots {
+    private struct State {
         var connections: [RedisConnection?]
         var next = 0
+        var isRunning = false
+        var isShutDown = false
     }
 
-    public init(configuration: RedisConfiguration, connectionCount: Int = 4, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) {
+    public init(
+        configuration: RedisConfiguration, connectionCount: Int = 4,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+    ) {
         self.configuration = configuration
         self.connectionCount = max(1, connectionCount)
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
-        self.slots = Mutex(Slots(connections: Array(repeating: nil, count: max(1, connectionCount))))
+        self.state = Mutex(State(connections: Array(repeating: nil, count: max(1, connectionCount))))
     }
 
-    public var connectedCount: Int { slots.withLock { $0.connections.filter { $0?.isActive == true }.count } }
+    /// How many connections are up right now.
+    public var connectedCount: Int {
+        state.withLock { $0.connections.reduce(0) { $0 + ($1?.isActive == true ? 1 : 0) } }
+    }
 
-    /// Keeps every slot connected until the task is cancelled, then closes them.
+    /// Keeps every connection up until the task is cancelled or `shutdown()` is called, then
+    /// closes them. Shaped like swift-service-lifecycle's `Service.run()`; runs once per pool.
     public func run() async {
-        await withDiscardingTaskGroup { group in
+        let firstRun = state.withLock { state in
+            defer { state.isRunning = true }
+            return !state.isRunning && !state.isShutDown
+        }
+        guard firstRun else {
+            logger.warning("RedisConnectionPool.run() called twice or after shutdown; ignored")
+            return
+        }
+        let shutdownRequested = shutdownSignal.stream
+        await withTaskGroup(of: Void.self) { group in
             for slot in 0..<connectionCount {
                 group.addTask { await self.maintain(slot: slot) }
             }
+            // Ends on shutdown() or on cancellation, whichever comes first.
+            group.addTask { for await _ in shutdownRequested {} }
+            await group.next()
+            group.cancelAll()
         }
     }
 
+    /// Closes every connection and stops `run()`. Later calls fail with `connectionClosed`.
+    public func shutdown() async {
+        let connections = state.withLock { state in
+            state.isShutDown = true
+            defer { state.connections = Array(repeating: nil, count: state.connections.count) }
+            return state.connections.compactMap { $0 }
+        }
+        shutdownSignal.continuation.finish()
+        for connection in connections { await connection.close() }
+    }
+
+    /// Sends on one of the live connections, taken in turn.
+    public func send(_ command: RedisCommand) async throws -> RESPValue {
+        try await connection().send(command)
+    }
+
+    /// Throws `RedisError.unavailable` at once when no connection is up.
+    public func ping() async throws {
+        _ = try await send(RedisCommand("PING"))
+    }
+
+    /// The next live connection in round-robin order. Connections carry their own queues, so
+    /// taking turns spreads load evenly without tracking what each has pending.
+    func connection() throws -> RedisConnection {
+        let picked = state.withLock { state -> RedisConnection? in
+            for _ in 0..<state.connections.count {
+                let index = state.next % state.connections.count
+                state.next &+= 1
+                if let connection = state.connections[index], connection.isActive { return connection }
+            }
+            return nil
+        }
+        if let picked { return picked }
+        if state.withLock({ $0.isShutDown }) {
+            throw RedisError.connectionClosed("the connection pool to Redis at \(configuration.endpointDescription) was shut down")
+        }
+        throw RedisError.unavailable("Redis at \(configuration.endpointDescription) is unreachable: none of the \(connectionCount) connections is up")
+    }
+
+    // MARK: Maintenance
+
+    /// One slot's life: connect, wait for the connection to drop, back off, reconnect.
     private func maintain(slot: Int) async {
         var backoff = ReconnectBackoff()
-        var reportedDown = false
+        var failures = 0
         while !Task.isCancelled {
             do {
                 let connection = try await RedisConnection.connect(configuration: configuration, eventLoop: eventLoopGroup.next(), logger: logger)
-                slots.withLock { $0.connections[slot] = connection }
-                if reportedDown { logger.info("Redis connection restored", metadata: ["redis": "\(configuration.endpointDescription)"]) }
-                reportedDown = false
+                let kept = state.withLock { state in
+                    guard !state.isShutDown else { return false }
+                    state.connections[slot] = connection
+                    return true
+                }
+                guard kept else {
+                    await connection.close()
+                    return
+                }
+                if failures > 0, slot == 0 {
+                    logger.info("Redis reachable again", metadata: ["redis": "\(configuration.endpointDescription)"])
+                }
+                failures = 0
                 backoff.reset()
                 await withTaskCancellationHandler {
                     try? await connection.closeFuture.get()
                 } onCancel: {
                     connection.channel.close(promise: nil)
                 }
-                slots.withLock { $0.connections[slot] = nil }
-            } catch {
-                if !reportedDown, slot == 0 {
-                    logger.warning("Redis unreachable; retrying", metadata: ["redis": "\(configuration.endpointDescription)", "error": "\(error)"])
+                state.withLock { state in
+                    if state.connections[slot] === connection { state.connections[slot] = nil }
                 }
-                reportedDown = true
+            } catch {
+                failures += 1
+                // One line per outage rather than one per slot and attempt.
+                if failures == 1, slot == 0 {
+                    logger.warning("Redis unreachable; reconnecting with backoff", metadata: ["redis": "\(configuration.endpointDescription)", "error": "\(error)"])
+                }
             }
             try? await Task.sleep(for: backoff.next())
         }
-    }
-
-    /// Round-robin over live connections.
-    private func connection() throws -> RedisConnection {
-        let picked: RedisConnection? = slots.withLock { slots in
-            for _ in 0..<slots.connections.count {
-                let index = slots.next % slots.connections.count
-                slots.next &+= 1
-                if let connection = slots.connections[index], connection.isActive { return connection }
-            }
-            return nil
-        }
-        guard let picked else { throw RedisError.unavailable("no connection to \(configuration.endpointDescription) is up") }
-        return picked
-    }
-
-    public func send(_ command: RedisCommand) async throws -> RESPValue {
-        try await connection().send(command)
-    }
-
-    public func ping() async throws {
-        _ = try await send(RedisCommand("PING"))
-    }
-
-    /// EVALSHA, falling back to EVAL when Redis does not know the script (it restarted empty).
-    public func eval(_ script: RedisScript, keys: [String], args: [String]) async throws -> RESPValue {
-        var arguments: [String] = ["EVALSHA", script.sha1, String(keys.count)]
-        arguments.reserveCapacity(3 + keys.count + args.count)
-        arguments.append(contentsOf: keys)
-        arguments.append(contentsOf: args)
-        let connection = try connection()
-        do {
-            return try await connection.send(RedisCommand(arguments))
-        } catch RedisError.server(let message) where message.hasPrefix("NOSCRIPT") {
-            arguments[0] = "EVAL"
-            arguments[1] = script.source
-            return try await connection.send(RedisCommand(arguments))
-        }
-    }
-}
-
-/// 50 ms doubling to 2 s, with jitter so replicas do not reconnect in lockstep.
-struct ReconnectBackoff {
-    private var attempt = 0
-    mutating func reset() { attempt = 0 }
-    mutating func next() -> Duration {
-        let base = min(2.0, 0.05 * Double(1 << min(attempt, 6)))
-        attempt += 1
-        return .milliseconds(Int64(base * Double.random(in: 0.5...1.0) * 1000))
     }
 }

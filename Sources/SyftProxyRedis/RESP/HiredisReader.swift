@@ -1,12 +1,13 @@
 import CHiredis
 
-/// Wraps hiredis' incremental reply parser. Not thread safe: one instance belongs to one
-/// channel handler and is used on that channel's event loop only.
+/// hiredis' incremental reply parser. The C reader is not thread safe, so an instance is owned
+/// by one channel handler and used on that channel's event loop only; it is freed with the
+/// handler.
 final class HiredisReader {
     private let reader: UnsafeMutablePointer<redisReader>
 
     init() throws {
-        guard let reader = redisReaderCreate() else { throw RedisError.protocolError("hiredis could not allocate a reader") }
+        guard let reader = redisReaderCreate() else { throw RedisError.protocolError("hiredis could not allocate a reply reader") }
         self.reader = reader
     }
 
@@ -14,6 +15,7 @@ final class HiredisReader {
 
     func feed(_ bytes: UnsafeRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        // Feeding fails only when the reader is already in an error state.
         if redisReaderFeed(reader, base.assumingMemoryBound(to: CChar.self), bytes.count) != REDIS_OK {
             throw RedisError.protocolError(errorText)
         }
@@ -49,10 +51,11 @@ final class HiredisReader {
             var items: [RESPValue] = []
             items.reserveCapacity(Int(value.elements))
             for index in 0..<Int(value.elements) {
-                if let element = value.element?[index] { items.append(convert(element)) } else { items.append(.null) }
+                items.append(value.element?[index].map(convert) ?? .null)
             }
             return .array(items)
         default:
+            // REDIS_REPLY_NIL: a null bulk string or a null array.
             return .null
         }
     }

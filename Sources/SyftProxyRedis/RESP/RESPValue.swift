@@ -16,7 +16,17 @@ public enum RESPValue: Sendable, Equatable {
         }
     }
 
-    /// Integer replies, and strings that hold an integer (Lua numbers come back as integers).
+    /// The raw bytes of a bulk or simple string; nil for anything else.
+    public var bytes: [UInt8]? {
+        switch self {
+        case .bulkString(let bytes): bytes
+        case .simpleString(let text): Array(text.utf8)
+        default: nil
+        }
+    }
+
+    /// Integer replies, and strings that hold an integer: Lua scripts and many commands
+    /// return numbers as bulk strings.
     public var int: Int64? {
         switch self {
         case .integer(let value): value

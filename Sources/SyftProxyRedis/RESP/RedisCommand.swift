@@ -1,50 +1,52 @@
-import CHiredis
-import NIOCore
-
 /// One command and its arguments, binary safe.
+///
+/// The arguments live back to back in one byte array, so building a command costs two
+/// allocations whatever its argument count, and hiredis can be handed pointers into it
+/// without copying.
 public struct RedisCommand: Sendable {
-    public var arguments: [[UInt8]]
+    /// Every argument's bytes, concatenated, then one spare byte: the storage is never empty,
+    /// so every argument, even an empty one, has a valid address to hand to hiredis.
+    var storage: [UInt8]
+    /// The byte count of each argument, in order.
+    var lengths: [Int]
 
-    public init(_ arguments: String...) { self.arguments = arguments.map { Array($0.utf8) } }
-    public init(_ arguments: [String]) { self.arguments = arguments.map { Array($0.utf8) } }
-    public init(arguments: [[UInt8]]) { self.arguments = arguments }
+    public init(_ arguments: String...) { self.init(arguments) }
 
-    /// The RESP bytes, formatted by hiredis (`redisFormatCommandArgv`).
-    func encode(into buffer: inout ByteBuffer) throws {
-        // hiredis wants an array of pointers; laying all arguments out in one buffer gives
-        // them stable addresses for the duration of the call with a single allocation.
-        var joined: [UInt8] = []
-        joined.reserveCapacity(arguments.reduce(0) { $0 + $1.count })
-        var lengths: [Int] = []
+    public init(_ arguments: [String]) {
+        storage = []
+        storage.reserveCapacity(arguments.reduce(1) { $0 + $1.utf8.count })
+        lengths = []
         lengths.reserveCapacity(arguments.count)
         for argument in arguments {
-            joined.append(contentsOf: argument)
+            storage.append(contentsOf: argument.utf8)
+            lengths.append(argument.utf8.count)
+        }
+        storage.append(0)
+    }
+
+    public init(arguments: [[UInt8]]) {
+        storage = []
+        storage.reserveCapacity(arguments.reduce(1) { $0 + $1.count })
+        lengths = []
+        lengths.reserveCapacity(arguments.count)
+        for argument in arguments {
+            storage.append(contentsOf: argument)
             lengths.append(argument.count)
         }
-        if joined.isEmpty { joined.append(0) }
-        let count = arguments.count
-        let written: Int32 = joined.withUnsafeBufferPointer { bytes in
-            guard let base = bytes.baseAddress else { return -1 }
-            return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { chars in
-                var pointers: [UnsafePointer<CChar>?] = []
-                pointers.reserveCapacity(count)
-                var offset = 0
-                for length in lengths {
-                    pointers.append(chars + offset)
-                    offset += length
-                }
-                var target: UnsafeMutablePointer<CChar>?
-                let length = lengths.withUnsafeBufferPointer { lengthBuffer in
-                    pointers.withUnsafeMutableBufferPointer { pointerBuffer in
-                        redisFormatCommandArgv(&target, Int32(count), pointerBuffer.baseAddress, lengthBuffer.baseAddress)
-                    }
-                }
-                guard length > 0, let target else { return -1 }
-                defer { redisFreeCommand(target) }
-                buffer.writeBytes(UnsafeRawBufferPointer(start: target, count: Int(length)))
-                return length
-            }
+        storage.append(0)
+    }
+
+    /// The arguments, each as its own byte array.
+    public var arguments: [[UInt8]] {
+        var offset = 0
+        return lengths.map { length in
+            defer { offset += length }
+            return Array(storage[offset..<offset + length])
         }
-        guard written > 0 else { throw RedisError.protocolError("hiredis could not format the command") }
+    }
+
+    /// The command name, for logs and error messages (never the arguments, which may be secrets).
+    public var name: String {
+        String(decoding: storage.prefix(lengths.first ?? 0), as: UTF8.self)
     }
 }

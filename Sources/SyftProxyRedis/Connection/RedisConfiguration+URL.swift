@@ -1,0 +1,99 @@
+extension RedisConfiguration {
+    /// Parses `redis://[[user]:password@]host[:port][/db]`. Percent-escapes in the user and
+    /// password are decoded, so a password may contain `@` or `:` as `%40` and `%3A`.
+    /// `redis://secret@host` is read as a password, the way `requirepass` setups write it.
+    public init(url: String) throws {
+        let scheme = "redis://"
+        if url.hasPrefix("rediss://") {
+            throw RedisError.invalidURL("'\(Self.redacted(url))' asks for TLS (rediss://), which this client does not speak; use redis:// over a trusted network or a TLS-terminating sidecar")
+        }
+        guard url.hasPrefix(scheme) else { throw RedisError.invalidURL("'\(Self.redacted(url))' does not start with redis://") }
+        var rest = Substring(url.dropFirst(scheme.count))
+        guard !rest.contains("?"), !rest.contains("#") else {
+            throw RedisError.invalidURL("'\(Self.redacted(url))' has a query or fragment, which is not supported")
+        }
+        var username: String?
+        var password: String?
+        if let at = rest.lastIndex(of: "@") {
+            let credentials = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            if let colon = credentials.firstIndex(of: ":") {
+                let user = credentials[..<colon]
+                username = user.isEmpty ? nil : Self.percentDecoded(user)
+                password = Self.percentDecoded(credentials[credentials.index(after: colon)...])
+            } else if !credentials.isEmpty {
+                password = Self.percentDecoded(credentials)
+            }
+        }
+        var database = 0
+        if let slash = rest.firstIndex(of: "/") {
+            let path = rest[rest.index(after: slash)...]
+            rest = rest[..<slash]
+            if !path.isEmpty {
+                guard let number = Int(path), number >= 0 else {
+                    throw RedisError.invalidURL("database '\(path)' in '\(Self.redacted(url))' is not a number 0 or more")
+                }
+                database = number
+            }
+        }
+        let (host, port) = try Self.hostAndPort(rest, url: url)
+        self.init(host: host, port: port, username: username, password: password, database: database)
+    }
+
+    private static func hostAndPort(_ authority: Substring, url: String) throws -> (String, Int) {
+        var host = authority
+        var portText: Substring?
+        if authority.hasPrefix("[") {
+            // An IPv6 literal: [::1]:6379
+            guard let close = authority.firstIndex(of: "]") else {
+                throw RedisError.invalidURL("'\(redacted(url))' has an IPv6 address without its closing ']'")
+            }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+                throw RedisError.invalidURL("'\(redacted(url))' has '\(after)' after the IPv6 address")
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            portText = authority[authority.index(after: colon)...]
+        }
+        guard !host.isEmpty else { throw RedisError.invalidURL("'\(redacted(url))' names no host") }
+        guard let portText else { return (String(host), 6379) }
+        guard let port = Int(portText), (1...65535).contains(port) else {
+            throw RedisError.invalidURL("port '\(portText)' in '\(redacted(url))' is not a number from 1 to 65535")
+        }
+        return (String(host), port)
+    }
+
+    /// The URL with any password replaced, so an error message never leaks it.
+    private static func redacted(_ url: String) -> String {
+        guard let schemeEnd = url.firstRange(of: "://")?.upperBound, let at = url.lastIndex(of: "@"), at > schemeEnd else { return url }
+        var result = url
+        let secretStart = url[schemeEnd..<at].firstIndex(of: ":").map { url.index(after: $0) } ?? schemeEnd
+        result.replaceSubrange(secretStart..<at, with: "***")
+        return result
+    }
+
+    private static func percentDecoded(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            let high = iterator.next()
+            let low = iterator.next()
+            if let high, let low, let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
+                bytes.append(value)
+            } else {
+                // Not an escape: keep the characters as written.
+                bytes.append(byte)
+                if let high { bytes.append(high) }
+                if let low { bytes.append(low) }
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,60 @@
+import Synchronization
+
+/// What one subscriber connection has heard from Redis: which subscriptions it confirmed, and
+/// when it last said anything. Fed on the connection's event loop; read by the keep-alive task.
+final class SubscriptionTracker: Sendable {
+    private struct State {
+        var awaiting: Set<String> = []
+        var announced = false
+        var lastHeard = ContinuousClock.now
+    }
+
+    private let state = Mutex(State())
+    private let reconnected: Bool
+    private let deliver: @Sendable (RedisSubscriberEvent) -> Void
+
+    init(reconnected: Bool, deliver: @escaping @Sendable (RedisSubscriberEvent) -> Void) {
+        self.reconnected = reconnected
+        self.deliver = deliver
+    }
+
+    /// True once `.subscribed` was reported for this connection.
+    var announced: Bool { state.withLock { $0.announced } }
+
+    /// The subscriptions whose confirmations complete this connection's set-up; with none,
+    /// the set-up is complete now.
+    func expect(_ channels: [String]) {
+        let complete = state.withLock { state in
+            state.awaiting = Set(channels)
+            return state.awaiting.isEmpty && Self.markAnnounced(&state)
+        }
+        if complete { deliver(.subscribed(reconnected: reconnected)) }
+    }
+
+    func heard(since instant: ContinuousClock.Instant) -> Bool {
+        state.withLock { $0.lastHeard >= instant }
+    }
+
+    /// Every push on the connection: messages, subscription confirmations, PING answers.
+    func handle(_ push: RESPValue) {
+        let now = ContinuousClock.now
+        let parts = push.array ?? []
+        let kind = parts.first?.string
+        if kind == "message", parts.count == 3, let channel = parts[1].string, let payload = parts[2].bytes {
+            deliver(.message(channel: channel, payload: payload))
+        }
+        let confirmed = kind == "subscribe" && parts.count == 3 ? parts[1].string : nil
+        let complete = state.withLock { state in
+            state.lastHeard = now
+            guard let confirmed, state.awaiting.remove(confirmed) != nil, state.awaiting.isEmpty else { return false }
+            return Self.markAnnounced(&state)
+        }
+        if complete { deliver(.subscribed(reconnected: reconnected)) }
+    }
+
+    private static func markAnnounced(_ state: inout State) -> Bool {
+        guard !state.announced else { return false }
+        state.announced = true
+        return true
+    }
+}
