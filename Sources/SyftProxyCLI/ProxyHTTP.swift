@@ -8,9 +8,11 @@ import SyftProxyCore
 struct ProxyHTTP {
     let baseURL: String
     let client: HTTPClient
+    let apiKey: String?
 
-    init(url: String, client: HTTPClient = .shared) {
+    init(url: String, apiKey: String? = nil, client: HTTPClient = .shared) {
         self.baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+        self.apiKey = apiKey
         self.client = client
     }
 
@@ -32,6 +34,7 @@ struct ProxyHTTP {
     private func execute(_ path: String, method: HTTPMethod, body: JSONValue?, timeout: Double) async throws -> Answer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
+        if let apiKey { request.headers.add(name: "X-API-Key", value: apiKey) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body.compactBytes))

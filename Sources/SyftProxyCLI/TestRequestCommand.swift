@@ -11,12 +11,24 @@ struct TestRequestCommand: AsyncParsableCommand {
     @Option(help: "Base URL of the replica.") var url = "http://localhost:8000"
     @Option(help: "Round trips to make.") var count = 3
     @Option(help: "Seconds each round trip may take.") var timeout: Double = 10
+    @Option(help: "API key when the proxy requires one (default: $SYFT_API_KEY). Its identity plays both sender and responder, so the round trip targets that identity.")
+    var apiKey: String?
 
     func run() async throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
-        let http = ProxyHTTP(url: url)
-        let app = "syft-proxy-selftest"
-        let destination = "selftest-\(UUID().uuidString.prefix(8).lowercased())@syft-proxy.local"
+        let key = apiKey ?? ProcessInfo.processInfo.environment["SYFT_API_KEY"]
+        let http = ProxyHTTP(url: url, apiKey: key)
+        let app = "syft-proxy-selftest-\(UUID().uuidString.prefix(8).lowercased())"
+        var destination = "selftest@syft-proxy.local"
+        if key != nil {
+            // With keys only the destination may lease its inbox: answer as the key's own identity.
+            let probe = try await http.post("/rpc/send", json: ["app_name": .string(app), "func_name": "whoami", "destination": "selftest@syft-proxy.local", "timeout": 1])
+            guard probe.status == 200, let identity = probe.json?["sender"]?.stringValue else {
+                print("the proxy refused the API key: HTTP \(probe.status) \(probe.text)")
+                throw ExitCode(1)
+            }
+            destination = identity
+        }
 
         let responder = Task {
             var answered = 0

@@ -13,11 +13,21 @@ public struct ProxyClient: Sendable {
     public let balancer: LoadBalancer
     let transport: Transport
 
-    public init(urls: [String], apiKey: String? = nil, httpClient: HTTPClient = .shared, transportTimeout: Double = 10) {
+    /// Connections that fail fast: a refused or unreachable replica is reported within a
+    /// second instead of being retried until the request times out, so the balancer can move
+    /// on to the next replica at once. Shared by every ProxyClient, like `HTTPClient.shared`.
+    public static let failFastHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(1)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    public init(urls: [String], apiKey: String? = nil, httpClient: HTTPClient = ProxyClient.failFastHTTPClient, transportTimeout: Double = 10) {
         self.init(balancer: LoadBalancer(urls: urls), apiKey: apiKey, httpClient: httpClient, transportTimeout: transportTimeout)
     }
 
-    public init(balancer: LoadBalancer, apiKey: String? = nil, httpClient: HTTPClient = .shared, transportTimeout: Double = 10) {
+    public init(balancer: LoadBalancer, apiKey: String? = nil, httpClient: HTTPClient = ProxyClient.failFastHTTPClient, transportTimeout: Double = 10) {
         self.balancer = balancer
         self.transport = Transport(balancer: balancer, client: httpClient, apiKey: apiKey, transportTimeout: transportTimeout)
     }

@@ -22,6 +22,7 @@ struct RedisKeys: Sendable {
     func request(_ id: String) -> String { requestPrefix + id }
     func queue(_ name: QueueName) -> String { "\(namespace):q:\(name.appName.utf8.count):\(name.appName):\(name.destination)" }
     func endpoint(_ name: QueueName) -> String { "\(namespace):ep:\(name.appName.utf8.count):\(name.appName):\(name.destination)" }
+    var pushQueue: String { "\(namespace):push" }
     func schema(_ app: String) -> String { "\(namespace):schema:\(app)" }
     var events: String { "\(namespace):events" }
 }

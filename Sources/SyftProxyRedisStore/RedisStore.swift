@@ -158,14 +158,19 @@ public final class RedisStore: RPCStore {
     }
 
     public func waitForInbox(appName: String, destination: String, until deadline: Double) async throws {
-        let ticket = inboxes.register(keys.queue(QueueName(appName: appName, destination: destination)))
+        let queue = keys.queue(QueueName(appName: appName, destination: destination))
+        let ticket = inboxes.register(queue)
         defer { inboxes.unregister(ticket) }
+        // Work queued between the caller's empty lease and the registration above published its
+        // wake-up before anyone listened; the length check catches it instead of the re-check tick.
+        if (try await command(["LLEN", queue]).int ?? 0) > 0 { return }
         await inboxes.wait(ticket, until: min(deadline, Timestamp.now() + Self.recheckInterval))
     }
 
     public func waitForPushWork(until deadline: Double) async throws {
         let ticket = pushWork.register(0)
         defer { pushWork.unregister(ticket) }
+        if (try await command(["LLEN", keys.pushQueue]).int ?? 0) > 0 { return }
         await pushWork.wait(ticket, until: min(deadline, Timestamp.now() + Self.recheckInterval))
     }
 

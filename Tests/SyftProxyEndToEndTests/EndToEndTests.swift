@@ -149,6 +149,16 @@ import SyftProxyCore
         #expect(unreachable.status != 0)
     }
 
+    @Test func testRequestWorksWhenKeysAreRequired() async throws {
+        let proxy = try await ProxyProcess.launch(environment: ["PROXY_API_KEYS": "selftest-key-01=ops@example.com"])
+        defer { proxy.stop() }
+        let refused = try runCommand(["test-request", "--url", proxy.baseURL, "--count", "1", "--api-key", "wrong-key-0001"])
+        #expect(refused.status != 0)
+        let roundTrip = try runCommand(["test-request", "--url", proxy.baseURL, "--count", "2", "--api-key", "selftest-key-01"])
+        #expect(roundTrip.status == 0, "\(roundTrip.output)")
+        #expect(roundTrip.output.contains("ok: 2 round trips"))
+    }
+
     @Test func invalidConfigurationIsRefusedWithAClearMessage() throws {
         let bad = Process()
         bad.executableURL = URL(fileURLWithPath: ProxyProcess.binaryPath)
