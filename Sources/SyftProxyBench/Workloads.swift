@@ -16,16 +16,16 @@ struct LoadClient: Sendable {
 
     @discardableResult
     func post(_ url: String, _ body: [UInt8]) async throws -> (Int, JSONValue?) {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: body))
-        return try await run(request)
+        try await send(.POST, url, body)
     }
 
     func put(_ url: String, _ body: [UInt8]) async throws -> (Int, JSONValue?) {
+        try await send(.PUT, url, body)
+    }
+
+    private func send(_ method: HTTPMethod, _ url: String, _ body: [UInt8]) async throws -> (Int, JSONValue?) {
         var request = HTTPClientRequest(url: url)
-        request.method = .PUT
+        request.method = method
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: body))
         return try await run(request)
