@@ -28,7 +28,7 @@ public final class ProxyProcess: Sendable {
 
     /// Starts any server binary that prints `syft-proxy listening on http://HOST:PORT` when ready.
     public static func launch(binary: String, arguments: [String], environment: [String: String] = [:]) async throws -> ProxyProcess {
-        let (process, collector) = try spawn(binary: binary, arguments: arguments, environment: environment)
+        let (process, collector, _) = try spawn(binary: binary, arguments: arguments, environment: environment)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline, process.isRunning {
             if let port = listeningPort(in: collector.text) { return ProxyProcess(process: process, output: collector, port: port) }
@@ -52,7 +52,8 @@ public final class ProxyProcess: Sendable {
         return Int(portText)
     }
 
-    private static func spawn(binary: String, arguments: [String], environment: [String: String]) throws -> (Process, OutputCollector) {
+    /// Starts `binary` with output collected; PROXY_* variables of the test runner are not passed on.
+    static func spawn(binary: String, arguments: [String], environment: [String: String]) throws -> (Process, OutputCollector, Pipe) {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw ProcessError("no executable at \(binary); run `swift build` first or set SYFT_PROXY_BIN")
         }
@@ -69,7 +70,7 @@ public final class ProxyProcess: Sendable {
         process.standardError = pipe
         pipe.fileHandleForReading.readabilityHandler = { handle in collector.append(handle.availableData) }
         try process.run()
-        return (process, collector)
+        return (process, collector, pipe)
     }
 
     public var log: String { output.text }
@@ -118,15 +119,7 @@ public struct ProcessError: Error, CustomStringConvertible {
 
 /// Runs a command to completion (bounded) and returns its exit status and output.
 public func runCommand(_ arguments: [String], timeout: Double = 60) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: ProxyProcess.binaryPath)
-    process.arguments = arguments
-    let collector = OutputCollector()
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    pipe.fileHandleForReading.readabilityHandler = { handle in collector.append(handle.availableData) }
-    try process.run()
+    let (process, collector, pipe) = try ProxyProcess.spawn(binary: ProxyProcess.binaryPath, arguments: arguments, environment: [:])
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
     if process.isRunning { process.terminate() }
