@@ -64,11 +64,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // SyftBox file transport: requests as syft-rpc files in a datasites folder, answers
+        // picked up by inotify with polling as the fallback.
+        .target(
+            name: "SyftProxySyftBox",
+            dependencies: ["SyftProxyCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // HTTP API, push forwarder and background sweeper; knows stores only through the protocol.
         .target(
             name: "SyftProxyServer",
             dependencies: [
                 "SyftProxyCore",
+                "SyftProxySyftBox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

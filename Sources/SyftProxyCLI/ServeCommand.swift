@@ -28,6 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "This replica's id (PROXY_REPLICA_ID, default: generated).") var replicaID: String?
     @Option(help: "Requests per minute per identity or client address, 0 = off (PROXY_RATE_LIMIT).") var rateLimit: Int?
     @Option(help: "File of key=identity lines (PROXY_API_KEYS_FILE).") var apiKeysFile: String?
+    @Option(name: .customLong("syftbox-data-dir"), help: "SyftBox data_dir holding datasites/; turns on the SyftBox transport (PROXY_SYFTBOX_DATA_DIR).") var syftBoxDataDirectory: String?
+    @Option(name: .customLong("syftbox-email"), help: "Identity the proxy writes SyftBox request files as (PROXY_SYFTBOX_EMAIL).") var syftBoxEmail: String?
 
     func run() async throws {
         var configuration: ProxyConfiguration
@@ -53,11 +55,17 @@ struct ServeCommand: AsyncParsableCommand {
         let apiKeys: APIKeys
         do { apiKeys = try configuration.loadAPIKeys() } catch { throw ValidationError("\(error)") }
         let backend = try StoreFactory.make(configuration: configuration, replicaID: replicaID, logger: logger)
-        let environment = ProxyEnvironment(store: backend.store, configuration: configuration, replicaID: replicaID, apiKeys: apiKeys)
+        let environment = ProxyEnvironment(store: backend.store, configuration: configuration, replicaID: replicaID, apiKeys: apiKeys, logger: logger)
         if apiKeys.isEmpty {
             logger.warning("NO API KEYS CONFIGURED: the /rpc API is open to anyone who can reach this port, and requests carry no sender identity. Set PROXY_API_KEYS or PROXY_API_KEYS_FILE to require keys.")
         } else {
             logger.notice("API keys required for /rpc/*", metadata: ["identities": "\(Set(apiKeys.identities.values).count)"])
+        }
+        if let syftBox = environment.syftBox {
+            logger.notice("SyftBox transport on", metadata: [
+                "datasites": "\(syftBox.settings.datasites)", "writes_as": "\(syftBox.settings.email)",
+                "answers_found_by": "\(syftBox.watchesFiles ? "inotify and polling" : "polling")",
+            ])
         }
         if configuration.redisURL == nil {
             logger.notice("no PROXY_REDIS_URL: running on the embedded in-memory store (one replica; state is lost on exit)")
@@ -98,6 +106,8 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.rateLimit = rateLimit
         }
         if let apiKeysFile { configuration.apiKeysFile = apiKeysFile }
+        if let syftBoxDataDirectory { configuration.syftBoxDataDirectory = syftBoxDataDirectory }
+        if let syftBoxEmail { configuration.syftBoxEmail = syftBoxEmail }
         for (name, value) in [("--timeout", configuration.timeout), ("--max-timeout", configuration.maxTimeout), ("--request-ttl", configuration.requestTTL), ("--lease-seconds", configuration.leaseSeconds)] where !(value > 0) {
             throw ConfigurationError("\(name) must be greater than 0")
         }

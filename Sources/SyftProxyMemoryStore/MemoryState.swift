@@ -14,6 +14,8 @@ struct MemoryState {
     var pullQueues: [QueueName: Deque<String>] = [:]
     var pushQueue: Deque<String> = []
     var endpoints: [QueueName: String] = [:]
+    /// When each pair's inbox was last leased from (one entry per pair ever polled).
+    var pullConsumerSeen: [QueueName: Double] = [:]
     var schemas: [String: (schema: JSONValue, owner: String?)] = [:]
     var idempotency: [String: (id: String, expiresAt: Double)] = [:]
     var deadlines = MinHeap<String>()

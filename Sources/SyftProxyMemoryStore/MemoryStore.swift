@@ -42,7 +42,11 @@ public final class MemoryStore: RPCStore {
 
     public func leaseInbox(appName: String, destination: String, max: Int) async throws -> [RPCRecord] {
         let now = clock()
-        return state.withLock { $0.leaseInbox(QueueName(appName: appName, destination: destination), max: max, now: now) }
+        let name = QueueName(appName: appName, destination: destination)
+        return state.withLock { state in
+            state.pullConsumerSeen[name] = now
+            return state.leaseInbox(name, max: max, now: now)
+        }
     }
 
     public func leasePush(max: Int) async throws -> [PushDelivery] {
@@ -134,6 +138,14 @@ public final class MemoryStore: RPCStore {
 
     public func pushEndpoint(appName: String, destination: String) async throws -> String? {
         state.withLock { $0.endpoints[QueueName(appName: appName, destination: destination)] }
+    }
+
+    public func hasActivePullConsumer(appName: String, destination: String) async throws -> Bool {
+        let now = clock()
+        return state.withLock { state in
+            guard let seen = state.pullConsumerSeen[QueueName(appName: appName, destination: destination)] else { return false }
+            return now - seen < pullConsumerWindow
+        }
     }
 
     public func stats() async throws -> StoreStats {

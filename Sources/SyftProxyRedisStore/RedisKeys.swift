@@ -6,6 +6,8 @@ import SyftProxyCore
 /// - `rpc:{syft}:<id>`: hash, one request's state; expires after PROXY_REQUEST_TTL.
 /// - `{syft}:q:<n>:<app>:<destination>`: list, ids waiting for a pull consumer (n = app length,
 ///   so names containing ':' cannot collide).
+/// - `{syft}:consumer:<n>:<app>:<destination>`: string, set for 60 s by each inbox lease (a
+///   pull consumer is serving the pair).
 /// - `{syft}:push`: list, ids waiting for a push forwarder.
 /// - `{syft}:ep:<n>:<app>:<destination>`: string, the pair's push URL.
 /// - `{syft}:deadlines`, `{syft}:leases`: sorted sets of ids by deadline / lease expiry.
@@ -22,6 +24,7 @@ struct RedisKeys: Sendable {
     func request(_ id: String) -> String { requestPrefix + id }
     func queue(_ name: QueueName) -> String { "\(namespace):q:\(name.appName.utf8.count):\(name.appName):\(name.destination)" }
     func endpoint(_ name: QueueName) -> String { "\(namespace):ep:\(name.appName.utf8.count):\(name.appName):\(name.destination)" }
+    func consumer(_ name: QueueName) -> String { "\(namespace):consumer:\(name.appName.utf8.count):\(name.appName):\(name.destination)" }
     var pushQueue: String { "\(namespace):push" }
     func schema(_ app: String) -> String { "\(namespace):schema:\(app)" }
     var events: String { "\(namespace):events" }

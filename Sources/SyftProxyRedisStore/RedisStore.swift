@@ -95,7 +95,7 @@ public final class RedisStore: RPCStore {
     }
 
     public func leaseInbox(appName: String, destination: String, max: Int) async throws -> [RPCRecord] {
-        let reply = try await run(scripts.leaseInbox, [appName, destination, String(max), String(settings.leaseSeconds)])
+        let reply = try await run(scripts.leaseInbox, [appName, destination, String(max), String(settings.leaseSeconds), Self.consumerWindowText])
         return try (reply.array ?? []).compactMap { try RecordCoding.record(from: $0) }
     }
 
@@ -198,6 +198,12 @@ public final class RedisStore: RPCStore {
     public func pushEndpoint(appName: String, destination: String) async throws -> String? {
         try await command(["GET", keys.endpoint(QueueName(appName: appName, destination: destination))]).string
     }
+
+    public func hasActivePullConsumer(appName: String, destination: String) async throws -> Bool {
+        try await command(["EXISTS", keys.consumer(QueueName(appName: appName, destination: destination))]).int == 1
+    }
+
+    static let consumerWindowText = String(Int(pullConsumerWindow))
 
     public func stats() async throws -> StoreStats {
         let counts = (try await run(scripts.stats, []).array ?? []).map { Int($0.int ?? 0) }

@@ -100,12 +100,14 @@ enum Scripts {
     return redis.call('HGETALL', k)
     """#)
 
-    /// ARGV: app, dest, max, lease seconds. Records leased, oldest first.
+    /// ARGV: app, dest, max, lease seconds, consumer window seconds. Records leased, oldest
+    /// first; the pair is marked as served by a pull consumer for the window.
     static let leaseInbox = RedisScriptSource(prelude + #"""
     local q = qkey(ARGV[1], ARGV[2])
     local max, lease = tonumber(ARGV[3]), tonumber(ARGV[4])
     local t = now()
     local out = {}
+    redis.call('SET', ns .. ':consumer:' .. string.sub(q, string.len(ns .. ':q:') + 1), '1', 'EX', ARGV[5])
     while #out < max do
       local id = redis.call('LPOP', q)
       if not id then break end

@@ -41,7 +41,9 @@ public enum ProxyServer {
         app.addServices(storeServices)
         app.addServices(
             Sweeper(store: environment.store, interval: configuration.sweepInterval, metrics: environment.metrics, logger: logger),
-            PushForwarder(store: environment.store, client: httpClient, configuration: configuration, metrics: environment.metrics, logger: logger))
+            PushForwarder(store: environment.store, client: httpClient, configuration: configuration, metrics: environment.metrics,
+                          logger: logger, syftBox: environment.syftBox))
+        if let syftBox = environment.syftBox { app.addServices(SyftBoxDelivery(transport: syftBox)) }
         return app
     }
 

@@ -171,12 +171,19 @@ public protocol RPCStore: Sendable {
     func removePushEndpoint(appName: String, destination: String) async throws -> Bool
     func pushEndpoint(appName: String, destination: String) async throws -> String?
 
+    /// Whether anyone leased this pair's inbox (GET /rpc/inbox) within the last
+    /// ``pullConsumerWindow`` seconds: a pull consumer is serving it.
+    func hasActivePullConsumer(appName: String, destination: String) async throws -> Bool
+
     func stats() async throws -> StoreStats
 
     /// Counts `cost` against `limit` per `window` seconds for `key`, shared by every replica
     /// on the store. A refused request consumes nothing.
     func consumeRateLimit(key: String, cost: Int, limit: Int, window: Double) async throws -> RateLimitDecision
 }
+
+/// How long an inbox poll marks its pair as served by a pull consumer.
+public let pullConsumerWindow: Double = 60
 
 public struct RateLimitDecision: Sendable, Equatable {
     public var allowed: Bool

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SyftProxyCore
+import SyftProxySyftBox
 
 /// Every setting of SPEC.md's Configuration section. Read from PROXY_* environment variables;
 /// the CLI overrides single fields from its flags.
@@ -35,6 +36,12 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var pushConcurrency = 32
     /// How often each replica looks for overdue requests and expired leases.
     public var sweepInterval: Double = 0.25
+    /// The SyftBox data_dir (holding datasites/); nil turns the SyftBox transport off.
+    public var syftBoxDataDirectory: String?
+    /// The identity request files are written as.
+    public var syftBoxEmail: String?
+    /// How often answer files are looked for without a file event.
+    public var syftBoxPollInterval: Double = 0.5
 
     public init() {}
 
@@ -73,6 +80,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
         leaseSeconds = try reader.seconds("PROXY_LEASE_SECONDS") ?? leaseSeconds
         replicaID = reader.string("PROXY_REPLICA_ID")
         pushConcurrency = try reader.int("PROXY_PUSH_CONCURRENCY", range: 1...10_000) ?? pushConcurrency
+        syftBoxDataDirectory = reader.string("PROXY_SYFTBOX_DATA_DIR")
+        syftBoxEmail = reader.string("PROXY_SYFTBOX_EMAIL")
+        syftBoxPollInterval = try reader.seconds("PROXY_SYFTBOX_POLL_INTERVAL") ?? syftBoxPollInterval
         try validate()
     }
 
@@ -87,8 +97,35 @@ public struct ProxyConfiguration: Sendable, Equatable {
         if requestTTL < timeout {
             throw ConfigurationError("PROXY_REQUEST_TTL (\(requestTTL)) must be at least PROXY_TIMEOUT (\(timeout)), or records would expire before their requests time out")
         }
+        try validateSyftBox()
         if let redisURL, !redisURL.hasPrefix("redis://") {
             throw ConfigurationError("PROXY_REDIS_URL must look like redis://host:6379/0, got '\(redisURL)'")
+        }
+    }
+
+    /// The SyftBox transport's settings, when PROXY_SYFTBOX_DATA_DIR is set.
+    public var syftBox: SyftBoxSettings? {
+        guard let syftBoxDataDirectory, let syftBoxEmail else { return nil }
+        return SyftBoxSettings(dataDirectory: syftBoxDataDirectory, email: syftBoxEmail, pollInterval: syftBoxPollInterval,
+                               maximumAnswerBytes: maxBodyBytes)
+    }
+
+    private func validateSyftBox() throws(ConfigurationError) {
+        switch (syftBoxDataDirectory, syftBoxEmail) {
+        case (nil, nil):
+            return
+        case (nil, _?):
+            throw ConfigurationError("PROXY_SYFTBOX_EMAIL is set but PROXY_SYFTBOX_DATA_DIR is not; set both to turn on the SyftBox transport")
+        case (_?, nil):
+            throw ConfigurationError("PROXY_SYFTBOX_DATA_DIR is set but PROXY_SYFTBOX_EMAIL is not; set it to the identity the SyftBox client is logged in as")
+        case (let directory?, let email?):
+            guard SyftBoxIdentity.isValid(email) else {
+                throw ConfigurationError("PROXY_SYFTBOX_EMAIL must be a SyftBox identity such as proxy@example.com (name@domain.tld), got '\(email)'")
+            }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ConfigurationError("PROXY_SYFTBOX_DATA_DIR (\(directory)) is not a folder; point it at the SyftBox data_dir that holds datasites/")
+            }
         }
     }
 

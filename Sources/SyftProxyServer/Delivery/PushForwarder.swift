@@ -10,6 +10,7 @@ import Darwin
 #endif
 import ServiceLifecycle
 import SyftProxyCore
+import SyftProxySyftBox
 
 /// Push delivery: takes leased requests off the shared push queue and POSTs each to the URL
 /// its app registered. Runs on every replica; a replica that dies mid-delivery leaves a lease
@@ -22,8 +23,10 @@ public struct PushForwarder: Service {
     let leaseSeconds: Double
     let metrics: ProxyMetrics
     let logger: Logger
+    let syftBox: SyftBoxTransport?
 
-    public init(store: any RPCStore, client: HTTPClient, configuration: ProxyConfiguration, metrics: ProxyMetrics, logger: Logger) {
+    public init(store: any RPCStore, client: HTTPClient, configuration: ProxyConfiguration, metrics: ProxyMetrics, logger: Logger,
+                syftBox: SyftBoxTransport? = nil) {
         self.store = store
         self.client = client
         self.concurrency = configuration.pushConcurrency
@@ -31,6 +34,7 @@ public struct PushForwarder: Service {
         self.leaseSeconds = configuration.leaseSeconds
         self.metrics = metrics
         self.logger = logger
+        self.syftBox = syftBox
     }
 
     public func run() async throws {
@@ -72,6 +76,10 @@ public struct PushForwarder: Service {
 
     func deliver(_ delivery: PushDelivery) async {
         let record = delivery.record
+        if delivery.url.hasPrefix("syft://") {
+            await deliverThroughSyftBox(record)
+            return
+        }
         var retry = Backoff()
         while !Task.isCancelled {
             let remaining = min(record.deadline, Timestamp.now() + leaseSeconds) - Timestamp.now()
@@ -106,6 +114,20 @@ public struct PushForwarder: Service {
             try? await store.releaseLease(id: record.id)
             logger.info("push delivery handed back on shutdown", metadata: ["id": "\(record.id)"])
         }
+    }
+
+    /// Endpoints registered as `syft://…` go to the datasites folder. Every replica sharing a
+    /// Redis must share the SyftBox settings; one without them fails the request, saying so,
+    /// rather than holding it back from the replicas that could deliver it.
+    private func deliverThroughSyftBox(_ record: RPCRecord) async {
+        guard let syftBox else {
+            logger.error("a SyftBox delivery reached a replica without PROXY_SYFTBOX_DATA_DIR", metadata: ["id": "\(record.id)"])
+            let message = "the app is registered for SyftBox delivery, but the replica that took the request has no SyftBox folder configured; set PROXY_SYFTBOX_DATA_DIR and PROXY_SYFTBOX_EMAIL on every replica"
+            if case .accepted(let final)? = try? await store.answer(id: record.id, with: .error(message)) { metrics.finished(final) }
+            return
+        }
+        await syftBox.deliver(record)
+        metrics.delivered(count: 1, mode: "syftbox")
     }
 
     /// POSTs the request and turns the app's answer into an RPCAnswer; nil when the app took

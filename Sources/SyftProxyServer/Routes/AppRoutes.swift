@@ -1,20 +1,23 @@
 import Hummingbird
 import SyftProxyCore
+import SyftProxySyftBox
 
-/// What an app publishes about itself: its schema and, for push delivery, its URL.
+/// What an app publishes about itself: its schema and how it is reached (push URL or SyftBox).
 struct AppRoutes: Sendable {
     let environment: ProxyEnvironment
 
     func register(on router: Router<ProxyRequestContext>) {
-        router.get("/rpc/schema/:app_name") { _, context in
+        router.get("/rpc/schema/:app_name") { request, context in
             let appName = try context.pathParameter("app_name")
-            guard let schema = try await environment.store.schema(appName: appName) else {
-                throw APIError.notFound("app '\(appName)' has published no schema; the app publishes one with PUT /rpc/schema/\(appName)")
-            }
-            return JSONResponse.make(schema)
+            if let schema = try await environment.store.schema(appName: appName) { return JSONResponse.make(schema) }
+            // A syft-event app publishes its schema as a file, not over HTTP.
+            let destination = request.uri.queryParameters.get("destination").map { String($0) }
+            if let schema = environment.syftBox?.schema(appName: appName, destination: destination) { return JSONResponse.make(schema) }
+            throw APIError.notFound("app '\(appName)' has published no schema; the app publishes one with PUT /rpc/schema/\(appName)")
         }
         router.put("/rpc/schema/:app_name") { request, context in try await publishSchema(request, context: context) }
         router.put("/rpc/apps/:app_name/endpoint") { request, context in try await registerEndpoint(request, context: context) }
+        router.get("/rpc/apps/:app_name/endpoint") { request, context in try await showEndpoint(request, context: context) }
         router.delete("/rpc/apps/:app_name/endpoint") { request, context in try await removeEndpoint(request, context: context) }
     }
 
@@ -58,33 +61,84 @@ struct AppRoutes: Sendable {
         } else {
             identity = reader.identity("destination")
         }
+        let transport = Self.transport(of: object, reader: &reader)
         var url = ""
-        switch object["url"] {
-        case .string(let text)?:
+        switch (transport, object["url"]) {
+        case (.syftBox, nil):
+            url = SyftBoxRouting.url(destination: identity, appName: appName)
+            if environment.syftBox == nil {
+                reader.issues.append(ValidationIssue(body: .key("transport"), message: "Value error, this proxy has no SyftBox folder configured (PROXY_SYFTBOX_DATA_DIR and PROXY_SYFTBOX_EMAIL)", type: "value_error"))
+            }
+            if Validation.isIdentity(identity), !SyftBoxIdentity.isValid(identity) {
+                reader.issues.append(ValidationIssue(body: .key("destination"), message: "Value error, SyftBox needs an identity of the form name@domain.tld (the domain needs a dot)", type: "value_error"))
+            }
+            if !SyftBoxEndpoint.isFolderName(appName) {
+                reader.issues.append(ValidationIssue([.key("path"), .key("app_name")], "Value error, app_name must be a plain folder name for SyftBox: no '/', wildcards or control characters", type: "value_error"))
+            }
+        case (.syftBox, .some):
+            reader.issues.append(ValidationIssue(body: .key("url"), message: "Extra inputs are not permitted: transport syftbox delivers through the datasites folder, not a URL", type: "extra_forbidden"))
+        case (.push, .string(let text)?):
             url = text
             if !Self.isHTTPURL(text) {
                 reader.issues.append(ValidationIssue(body: .key("url"), message: "Value error, url must be an absolute http:// or https:// URL, such as http://127.0.0.1:9000/rpc", type: "url_parsing"))
             }
-        case nil: reader.issues.append(ValidationIssue(body: .key("url"), message: "Field required", type: "missing"))
-        case .some: reader.issues.append(ValidationIssue(body: .key("url"), message: "Input should be a valid string", type: "string_type"))
+        case (.push, nil): reader.issues.append(ValidationIssue(body: .key("url"), message: "Field required", type: "missing"))
+        case (.push, .some): reader.issues.append(ValidationIssue(body: .key("url"), message: "Input should be a valid string", type: "string_type"))
+        case (nil, _): break
         }
         do { try reader.finish() } catch { throw error.apiError }
-        try Ownership.requireDestination(identity, context: context, action: "register a push endpoint")
+        try Ownership.requireDestination(identity, context: context, action: "register an endpoint")
         try await environment.store.registerPushEndpoint(appName: appName, destination: identity, url: url)
-        return JSONResponse.make(["app_name": .string(appName), "destination": .string(identity), "url": .string(url), "transport": "push"])
+        return JSONResponse.make(Self.endpointJSON(appName: appName, destination: identity, url: url))
     }
 
-    func removeEndpoint(_ request: Request, context: ProxyRequestContext) async throws -> Response {
+    func showEndpoint(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let appName = try context.pathParameter("app_name")
+        let destination = try Self.destinationQuery(request)
+        try Ownership.requireDestination(destination, context: context, action: "read an endpoint")
+        let url = try await environment.store.pushEndpoint(appName: appName, destination: destination)
+        return JSONResponse.make(Self.endpointJSON(appName: appName, destination: destination, url: url))
+    }
+
+    enum Transport: String { case push, syftBox = "syftbox" }
+
+    /// `transport` is optional: a body with a `url` means push, as before it existed.
+    static func transport(of object: JSONObject, reader: inout Validation.FieldReader) -> Transport? {
+        switch object["transport"] {
+        case nil: return .push
+        case .string(let text)?:
+            if let transport = Transport(rawValue: text) { return transport }
+            reader.issues.append(ValidationIssue(body: .key("transport"), message: "Input should be 'push' or 'syftbox'", type: "enum"))
+        case .some: reader.issues.append(ValidationIssue(body: .key("transport"), message: "Input should be a valid string", type: "string_type"))
+        }
+        return nil
+    }
+
+    static func endpointJSON(appName: String, destination: String, url: String?) -> JSONValue {
+        let transport = switch url {
+        case nil: "pull"
+        case let url? where url.hasPrefix("syft://"): "syftbox"
+        case _?: "push"
+        }
+        return ["app_name": .string(appName), "destination": .string(destination), "url": url.map(JSONValue.string) ?? .null, "transport": .string(transport)]
+    }
+
+    static func destinationQuery(_ request: Request) throws -> String {
         guard let destination = request.uri.queryParameters.get("destination").map({ String($0) }) else {
-            throw APIError(validation: ValidationError(ValidationIssue([.key("query"), .key("destination")], "Field required: the identity whose endpoint to remove", type: "missing")))
+            throw APIError(validation: ValidationError(ValidationIssue([.key("query"), .key("destination")], "Field required: the identity whose endpoint to use", type: "missing")))
         }
         guard Validation.isIdentity(destination) else {
             throw APIError(validation: ValidationError(ValidationIssue([.key("query"), .key("destination")], "Value error, destination must be an identity with exactly one '@'", type: "value_error")))
         }
-        try Ownership.requireDestination(destination, context: context, action: "remove a push endpoint")
+        return destination
+    }
+
+    func removeEndpoint(_ request: Request, context: ProxyRequestContext) async throws -> Response {
+        let appName = try context.pathParameter("app_name")
+        let destination = try Self.destinationQuery(request)
+        try Ownership.requireDestination(destination, context: context, action: "remove an endpoint")
         guard try await environment.store.removePushEndpoint(appName: appName, destination: destination) else {
-            throw APIError.notFound("no push endpoint is registered for app '\(appName)' and \(destination)")
+            throw APIError.notFound("no endpoint is registered for app '\(appName)' and \(destination)")
         }
         return JSONResponse.make(["app_name": .string(appName), "destination": .string(destination), "transport": "pull"])
     }

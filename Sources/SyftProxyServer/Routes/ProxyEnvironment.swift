@@ -1,5 +1,6 @@
 import Logging
 import SyftProxyCore
+import SyftProxySyftBox
 
 /// What every route needs: the store, the settings, this replica's identity and its metrics.
 public struct ProxyEnvironment: Sendable {
@@ -10,10 +11,14 @@ public struct ProxyEnvironment: Sendable {
     public let metrics: ProxyMetrics
     public let version: String
     public let apiKeys: APIKeys
+    /// The SyftBox file transport, when PROXY_SYFTBOX_DATA_DIR is set.
+    public let syftBox: SyftBoxTransport?
+    let syftBoxRouting: SyftBoxRouting?
     let rateLimiter: RateLimiter
 
     public init(store: any RPCStore, configuration: ProxyConfiguration, replicaID: String, apiKeys: APIKeys = APIKeys(),
-                metrics: ProxyMetrics = ProxyMetrics(), version: String = SyftProxyVersion.current) {
+                metrics: ProxyMetrics = ProxyMetrics(), version: String = SyftProxyVersion.current,
+                logger: Logger = Logger(label: "syft-proxy")) {
         self.store = store
         self.configuration = configuration
         self.apiKeys = apiKeys
@@ -22,6 +27,16 @@ public struct ProxyEnvironment: Sendable {
         self.startedAt = Timestamp.now()
         self.metrics = metrics
         self.version = version
+        if let settings = configuration.syftBox {
+            let transport = SyftBoxTransport(
+                settings: settings, store: store, leaseSeconds: configuration.leaseSeconds, logger: logger,
+                onFinished: { [metrics] record in metrics.finished(record) })
+            self.syftBox = transport
+            self.syftBoxRouting = SyftBoxRouting(transport: transport, store: store, logger: logger)
+        } else {
+            self.syftBox = nil
+            self.syftBoxRouting = nil
+        }
     }
 }
 

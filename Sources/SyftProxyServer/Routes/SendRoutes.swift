@@ -17,6 +17,7 @@ struct SendRoutes: Sendable {
         let send: RPCSendRequest
         do { send = try RPCSendRequest(json: body, limits: configuration.limits) } catch { throw error.apiError }
         let rateHeaders = try await environment.rateLimiter.charge(1, context: context)
+        try await environment.syftBoxRouting?.prepare(appName: send.appName, destination: send.destination)
 
         let new = NewRequest(
             id: Self.newID(), appName: send.appName, funcName: send.funcName, destination: send.destination,
@@ -56,6 +57,9 @@ struct SendRoutes: Sendable {
         do { broadcast = try RPCBroadcastRequest(json: body, limits: configuration.limits) } catch { throw error.apiError }
         let rateHeaders = try await environment.rateLimiter.charge(broadcast.destinations.count, context: context)
         let traceparent = request.headers[.traceparent]
+        if let routing = environment.syftBoxRouting {
+            for url in broadcast.destinations { try await routing.prepare(appName: url.appName, destination: url.identity) }
+        }
         let requests = broadcast.destinations.map { url in
             NewRequest(
                 id: Self.newID(), appName: url.appName, funcName: broadcast.funcName, destination: url.identity,
