@@ -151,6 +151,10 @@ let package = Package(
             dependencies: ["SyftProxyCore"]
         ),
         .testTarget(
+            name: "SyftProxySyftBoxTests",
+            dependencies: ["SyftProxyCore", "SyftProxySyftBox", "SyftProxyMemoryStore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "SyftProxyStoreTests",
             dependencies: ["SyftProxyCore", "SyftProxyMemoryStore", "SyftProxyRedisStore", "SyftProxyRedis", "SyftProxyTestSupport"]
         ),

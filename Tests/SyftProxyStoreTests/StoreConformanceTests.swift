@@ -322,4 +322,15 @@ import SyftProxyCore
             #expect(try await store.consumeRateLimit(key: "id:bob", cost: 3, limit: 3, window: 60).allowed)
         }
     }
+
+    @Test(arguments: StoreKind.allCases)
+    func inboxPollMarksThePairAsServedByAPullConsumer(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            #expect(try await store.hasActivePullConsumer(appName: "calculator", destination: "bob@example.com") == false)
+            _ = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1)
+            #expect(try await store.hasActivePullConsumer(appName: "calculator", destination: "bob@example.com"))
+            #expect(try await store.hasActivePullConsumer(appName: "calculator", destination: "carol@example.com") == false)
+            #expect(try await store.hasActivePullConsumer(appName: "calc", destination: "bob@example.com") == false)
+        }
+    }
 }

@@ -724,6 +724,7 @@ ROUTES: Dict[Tuple[str, str], Tuple[str, Optional[Dict[str, Any]]]] = {
     ("get", "/rpc/schema/{app_name}"): ("/rpc/schema/probe_app_without_schema", None),
     ("put", "/rpc/schema/{app_name}"): ("/rpc/schema/probe_app_without_schema", {}),
     ("put", "/rpc/apps/{app_name}/endpoint"): ("/rpc/apps/probe_app/endpoint", {}),
+    ("get", "/rpc/apps/{app_name}/endpoint"): ("/rpc/apps/probe_app/endpoint", None),
     ("delete", "/rpc/apps/{app_name}/endpoint"): ("/rpc/apps/probe_app/endpoint", None),
     ("get", "/rpc/inbox/{app_name}"): ("/rpc/inbox/probe_app", None),
     ("post", "/rpc/reply/{id}"): ("/rpc/reply/probe-id", {}),
@@ -823,6 +824,7 @@ def test_openapi_documents_headers_and_errors(openapi):
             assert not {"401", "403", "429"} & set(responses), (method, path)
         assert ("429" in responses) == (path in ("/rpc/send", "/rpc/broadcast")), (method, path)
         owned = {("get", "/rpc/status/{id}"), ("get", "/rpc/inbox/{app_name}"), ("put", "/rpc/apps/{app_name}/endpoint"),
+                 ("get", "/rpc/apps/{app_name}/endpoint"),
                  ("delete", "/rpc/apps/{app_name}/endpoint"), ("post", "/rpc/reply/{id}"), ("put", "/rpc/schema/{app_name}")}
         assert ("403" in responses) == ((method, path) in owned), (method, path)
     validation = resolve(openapi, operations[("post", "/rpc/send")]["responses"]["422"])

@@ -10,7 +10,7 @@ enum OpenAPIDocument {
     "title": "syft-proxy",
     "version": "\#(SyftProxyVersion.current)",
     "summary": "HTTP RPC proxy between SyftBox applications.",
-    "description": "App A asks the proxy to call func_name of app_name run by destination; the proxy stores the request, delivers it to App B by push (a registered URL) or pull (inbox lease), and returns App B's answer blocking or by polling. Every answer carries X-Proxy-Replica. Error bodies are {\"detail\": \"...\"}, or for validation {\"detail\": [{\"loc\", \"msg\", \"type\"}]}."
+    "description": "App A asks the proxy to call func_name of app_name run by destination; the proxy stores the request, delivers it to App B by push (a registered URL), pull (inbox lease) or SyftBox (request files in a datasites folder), and returns App B's answer blocking or by polling. Every answer carries X-Proxy-Replica. Error bodies are {\"detail\": \"...\"}, or for validation {\"detail\": [{\"loc\", \"msg\", \"type\"}]}."
   },
   "tags": [
     {
@@ -23,7 +23,7 @@ enum OpenAPIDocument {
     },
     {
       "name": "apps",
-      "description": "What apps publish: schemas and push endpoints."
+      "description": "What apps publish: schemas and how they are reached (push URL or SyftBox)."
     },
     {
       "name": "operations",
@@ -568,6 +568,15 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string"
             }
+          },
+          {
+            "name": "destination",
+            "in": "query",
+            "required": false,
+            "description": "SyftBox only: whose datasite to read the app's rpc.schema.json from.",
+            "schema": {
+              "type": "string"
+            }
           }
         ],
         "responses": {
@@ -619,7 +628,8 @@ enum OpenAPIDocument {
             "ApiKey": []
           },
           {}
-        ]
+        ],
+        "description": "The schema the app published with PUT. When none was published and the SyftBox transport is on, the app's rpc/rpc.schema.json in the datasites folder is read instead (from ?destination='s datasite, else the first datasite that has one) and returned as an AppSchema with source \"syftbox\"."
       },
       "put": {
         "tags": [
@@ -708,13 +718,106 @@ enum OpenAPIDocument {
       }
     },
     "/rpc/apps/{app_name}/endpoint": {
+      "get": {
+        "tags": [
+          "apps"
+        ],
+        "operationId": "getEndpoint",
+        "summary": "How an app and destination are reached",
+        "description": "transport is push (url is the push URL), syftbox (url is the syft:// folder of the app) or pull (nothing registered; url is null).",
+        "parameters": [
+          {
+            "name": "app_name",
+            "in": "path",
+            "required": true,
+            "description": "App name.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "destination",
+            "in": "query",
+            "required": true,
+            "schema": {
+              "type": "string",
+              "pattern": "^[^@\\s/\\u0000-\\u001F]+@[^@\\s/\\u0000-\\u001F]+$"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The pair's delivery.",
+            "headers": {
+              "X-Proxy-Replica": {
+                "$ref": "#/components/headers/X-Proxy-Replica"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/EndpointRegistered"
+                }
+              }
+            }
+          },
+          "422": {
+            "$ref": "#/components/responses/ValidationFailed"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "401": {
+            "description": "Missing or unknown X-API-Key (only when API keys are configured).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorDetail"
+                }
+              }
+            },
+            "headers": {
+              "WWW-Authenticate": {
+                "schema": {
+                  "type": "string"
+                },
+                "description": "ApiKey"
+              },
+              "X-Proxy-Replica": {
+                "$ref": "#/components/headers/X-Proxy-Replica"
+              }
+            }
+          },
+          "403": {
+            "description": "Only the destination identity may read its endpoint.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorDetail"
+                }
+              }
+            },
+            "headers": {
+              "X-Proxy-Replica": {
+                "$ref": "#/components/headers/X-Proxy-Replica"
+              }
+            }
+          }
+        },
+        "security": [
+          {
+            "ApiKey": []
+          },
+          {}
+        ]
+      },
       "put": {
         "tags": [
           "apps"
         ],
         "operationId": "registerEndpoint",
-        "summary": "Register a push endpoint",
-        "description": "Push mode: the proxy POSTs each request for this app and destination to url as an InboxItem, with X-Request-ID and traceparent headers. A 2xx JSON answer completes the request (its \"result\" member if it has one, else the whole body); a non-2xx answer fails it.",
+        "summary": "Register how an app is reached: a push URL or SyftBox",
+        "description": "Push (the default, with url): the proxy POSTs each request for this app and destination to url as an InboxItem, with X-Request-ID and traceparent headers. A 2xx JSON answer completes the request (its \"result\" member if it has one, else the whole body); a non-2xx answer fails it. SyftBox ({\"transport\": \"syftbox\"}, no url; needs PROXY_SYFTBOX_DATA_DIR): each request is written as a syft-rpc request file at <datasites>/<destination>/app_data/<app_name>/rpc/<func_name>/<PROXY_SYFTBOX_EMAIL>/<id>.request, and the app's .response file answers it. A pair with no registration whose app folder exists in the datasites folder, and whose inbox no pull consumer polled in the last 60 s, is registered for SyftBox on its first send.",
         "parameters": [
           {
             "name": "app_name",
@@ -820,8 +923,8 @@ enum OpenAPIDocument {
           "apps"
         ],
         "operationId": "removeEndpoint",
-        "summary": "Remove a push endpoint",
-        "description": "The pair returns to pull delivery.",
+        "summary": "Remove an endpoint (push or SyftBox)",
+        "description": "The pair returns to pull delivery. A pair whose app folder exists in the SyftBox datasites folder is registered for SyftBox again on its next send unless a pull consumer polls its inbox.",
         "parameters": [
           {
             "name": "app_name",
@@ -1572,16 +1675,13 @@ enum OpenAPIDocument {
       },
       "EndpointRegistration": {
         "type": "object",
-        "required": [
-          "url"
-        ],
         "properties": {
           "destination": {
             "type": "string",
             "minLength": 3,
             "maxLength": 254,
             "pattern": "^[^@\\s/\\u0000-\\u001F]+@[^@\\s/\\u0000-\\u001F]+$",
-            "description": "Identity whose requests for this app are pushed to url. Required unless given as ?destination=. An identity with exactly one '@' (something on both sides), no whitespace or '/'.",
+            "description": "Identity whose requests for this app are delivered this way. Required unless given as ?destination=. An identity with exactly one '@'; for SyftBox it must also have a dot in the domain (name@domain.tld).",
             "examples": [
               "bob@example.com"
             ]
@@ -1590,12 +1690,22 @@ enum OpenAPIDocument {
             "type": "string",
             "format": "uri",
             "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]+[^\\s]*$",
-            "description": "Absolute http:// or https:// URL the proxy POSTs each request to.",
+            "description": "Push only (required there): absolute http:// or https:// URL the proxy POSTs each request to.",
             "examples": [
               "http://127.0.0.1:9000/rpc"
             ]
+          },
+          "transport": {
+            "type": "string",
+            "enum": [
+              "push",
+              "syftbox"
+            ],
+            "default": "push",
+            "description": "push delivers by HTTP POST to url; syftbox writes syft-rpc request files into the datasites folder."
           }
-        }
+        },
+        "description": "Push: {destination, url}. SyftBox: {destination, transport: \"syftbox\"} with no url."
       },
       "EndpointRegistered": {
         "type": "object",
@@ -1613,11 +1723,19 @@ enum OpenAPIDocument {
             "type": "string"
           },
           "url": {
-            "type": "string"
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The push URL, or syft://<destination>/app_data/<app_name>/rpc for SyftBox; null for pull."
           },
           "transport": {
             "type": "string",
-            "const": "push"
+            "enum": [
+              "push",
+              "syftbox",
+              "pull"
+            ]
           }
         }
       },

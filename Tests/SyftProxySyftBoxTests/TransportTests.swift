@@ -1,0 +1,185 @@
+import Foundation
+import Logging
+import SyftProxyCore
+import SyftProxyMemoryStore
+import Testing
+@testable import SyftProxySyftBox
+
+/// The transport over a temporary datasites folder and the embedded store; the tests play
+/// the syft-event app by writing answer files themselves.
+@Suite struct TransportTests {
+    final class Fixture: Sendable {
+        let dataDirectory: String
+        let store = MemoryStore(settings: StoreSettings(leaseSeconds: 30))
+        let transport: SyftBoxTransport
+        let background: Task<Void, Never>
+
+        init(grace: Double = 2) throws {
+            dataDirectory = NSTemporaryDirectory() + "syftbox-tests-" + UUID().uuidString.lowercased()
+            try FileManager.default.createDirectory(atPath: dataDirectory + "/datasites", withIntermediateDirectories: true)
+            transport = SyftBoxTransport(
+                settings: SyftBoxSettings(dataDirectory: dataDirectory, email: "proxy@example.com", pollInterval: 0.1, unreadableGrace: grace),
+                store: store, leaseSeconds: 30, logger: Logger(label: "syftbox-tests"))
+            background = Task { [transport] in await transport.run() }
+        }
+
+        deinit {
+            background.cancel()
+            try? FileManager.default.removeItem(atPath: dataDirectory)
+        }
+
+        var folder: String { dataDirectory + "/datasites/bob@example.com/app_data/pingpong/rpc/add/proxy@example.com" }
+
+        /// A request routed to SyftBox and leased, as the forwarder hands it over.
+        func leasedRequest(destination: String = "bob@example.com", timeout: Double = 30) async throws -> RPCRecord {
+            try await store.registerPushEndpoint(appName: "pingpong", destination: destination, url: "syft://\(destination)/app_data/pingpong/rpc")
+            let request = NewRequest(id: UUID().uuidString.lowercased(), appName: "pingpong", funcName: "add", destination: destination,
+                                     sender: "alice@example.com", params: ["a": 1, "b": 2], headers: [:], timeout: timeout)
+            _ = try await store.create([request], idempotencyKey: nil)
+            let leased = try await store.leasePush(max: 1)
+            return try #require(leased.first?.record)
+        }
+
+        func answerFile(_ id: String, _ text: String) throws {
+            let temporary = folder + "/.\(id).tmp"
+            try text.write(toFile: temporary, atomically: false, encoding: .utf8)
+            try FileManager.default.moveItem(atPath: temporary, toPath: folder + "/\(id).response")
+        }
+
+        func finalRecord(_ id: String, within seconds: Double = 5) async throws -> RPCRecord? {
+            let deadline = Timestamp.now() + seconds
+            while Timestamp.now() < deadline {
+                if let record = try await store.record(id: id), record.state.isFinal { return record }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return nil
+        }
+
+        func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+    }
+
+    static let sumAnswer = #"{"status_code":200,"body":"eyJzdW0iOjN9"}"#
+
+    @Test func requestFileIsWrittenAndTheAnswerCompletesTheRequest() async throws {
+        let fixture = try Fixture()
+        let record = try await fixture.leasedRequest()
+        await fixture.transport.deliver(record)
+        let requestPath = fixture.folder + "/\(record.id).request"
+        #expect(fixture.exists(requestPath))
+        #expect(FilePath.list(fixture.folder) == ["\(record.id).request"], "no temporary file is left behind")
+        try fixture.answerFile(record.id, Self.sumAnswer)
+        let final = try #require(try await fixture.finalRecord(record.id))
+        #expect(final.state == .completed && final.result == .object(["sum": 3]))
+        #expect(try await eventually { FilePath.list(fixture.folder).isEmpty })
+        #expect(fixture.transport.pendingCount == 0)
+    }
+
+    @Test func redeliveryAdoptsTheFileAnEarlierDeliveryWrote() async throws {
+        let fixture = try Fixture()
+        let record = try await fixture.leasedRequest()
+        try FileManager.default.createDirectory(atPath: fixture.folder, withIntermediateDirectories: true)
+        let marker = #"{"written":"by the replica that died"}"#
+        try marker.write(toFile: fixture.folder + "/\(record.id).request", atomically: true, encoding: .utf8)
+        await fixture.transport.deliver(record)
+        #expect(try String(contentsOfFile: fixture.folder + "/\(record.id).request", encoding: .utf8) == marker)
+        try fixture.answerFile(record.id, Self.sumAnswer)
+        #expect(try await fixture.finalRecord(record.id)?.state == .completed)
+    }
+
+    @Test func answerAlreadyThereIsTakenAtOnce() async throws {
+        let fixture = try Fixture()
+        let record = try await fixture.leasedRequest()
+        try FileManager.default.createDirectory(atPath: fixture.folder, withIntermediateDirectories: true)
+        try fixture.answerFile(record.id, Self.sumAnswer)
+        await fixture.transport.deliver(record)
+        #expect(try await fixture.store.record(id: record.id)?.state == .completed)
+    }
+
+    @Test func destinationSyftBoxCannotAddressFailsAtOnce() async throws {
+        let fixture = try Fixture()
+        let record = try await fixture.leasedRequest(destination: "bob@localhost")
+        await fixture.transport.deliver(record)
+        let final = try #require(try await fixture.store.record(id: record.id))
+        #expect(final.state == .failed)
+        #expect(final.error?.contains("not a SyftBox identity") == true)
+    }
+
+    @Test func garbageAnswerFailsAfterTheGracePeriod() async throws {
+        let fixture = try Fixture(grace: 0.3)
+        let record = try await fixture.leasedRequest()
+        await fixture.transport.deliver(record)
+        try fixture.answerFile(record.id, "this is not json")
+        let final = try #require(try await fixture.finalRecord(record.id))
+        #expect(final.state == .failed)
+        #expect(final.error?.contains("not a valid syft-rpc response") == true)
+        #expect(try await eventually { FilePath.list(fixture.folder).isEmpty })
+    }
+
+    @Test func halfWrittenAnswerIsReadAgainOnceComplete() async throws {
+        let fixture = try Fixture(grace: 5)
+        let record = try await fixture.leasedRequest()
+        await fixture.transport.deliver(record)
+        let path = fixture.folder + "/\(record.id).response"
+        try String(Self.sumAnswer.prefix(10)).write(toFile: path, atomically: false, encoding: .utf8)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await fixture.store.record(id: record.id)?.state == .processing)
+        try Self.sumAnswer.write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(try await fixture.finalRecord(record.id)?.result == .object(["sum": 3]))
+    }
+
+    @Test func unansweredRequestTimesOutAndItsFileIsRemoved() async throws {
+        let fixture = try Fixture()
+        let record = try await fixture.leasedRequest(timeout: 0.3)
+        await fixture.transport.deliver(record)
+        #expect(fixture.exists(fixture.folder + "/\(record.id).request"))
+        let final = try #require(try await fixture.finalRecord(record.id))
+        #expect(final.state == .failed && final.timedOut)
+        #expect(try await eventually { !fixture.exists(fixture.folder + "/\(record.id).request") })
+    }
+
+    @Test func folderSweepCleansUpAfterAWriterThatIsGone() async throws {
+        let fixture = try Fixture()
+        try FileManager.default.createDirectory(atPath: fixture.folder, withIntermediateDirectories: true)
+        // An expired request nobody waits for any more.
+        let expiredID = UUID().uuidString.lowercased()
+        try #"{"id":"\#(expiredID)","expires":"2020-01-01T00:00:00Z"}"#.write(toFile: fixture.folder + "/\(expiredID).request", atomically: true, encoding: .utf8)
+        // A live request whose writer died after the app answered it.
+        let orphan = try await fixture.leasedRequest()
+        let endpoint = try SyftBoxEndpoint(destination: "bob@example.com", appName: "pingpong", funcName: "add")
+        let bytes = try SyftBoxRequestFile.encode(orphan, endpoint: endpoint, sender: "proxy@example.com")
+        try Data(bytes).write(to: URL(fileURLWithPath: fixture.folder + "/\(orphan.id).request"))
+        try fixture.answerFile(orphan.id, Self.sumAnswer)
+        let old = Date(timeIntervalSinceNow: -60)
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: fixture.folder + "/\(orphan.id).response")
+
+        await fixture.transport.sweepFolders(now: Timestamp.now())
+        #expect(!fixture.exists(fixture.folder + "/\(expiredID).request"))
+        #expect(try await fixture.store.record(id: orphan.id)?.result == .object(["sum": 3]))
+        #expect(FilePath.list(fixture.folder).isEmpty)
+    }
+
+    @Test func schemaFileBecomesAnAppSchema() throws {
+        let fixture = try Fixture()
+        let rpc = fixture.dataDirectory + "/datasites/bob@example.com/app_data/pingpong/rpc"
+        try FileManager.default.createDirectory(atPath: rpc, withIntermediateDirectories: true)
+        try #"{"/add":{"description":"Adds","args":{"body":{"type":"dict","required":true}},"returns":"dict"}}"#
+            .write(toFile: rpc + "/rpc.schema.json", atomically: true, encoding: .utf8)
+        #expect(fixture.transport.hasAppFolder(destination: "bob@example.com", appName: "pingpong"))
+        #expect(!fixture.transport.hasAppFolder(destination: "carol@example.com", appName: "pingpong"))
+        let schema = try #require(fixture.transport.schema(appName: "pingpong", destination: nil))
+        #expect(schema["app_name"] == "pingpong" && schema["datasite"] == "bob@example.com")
+        #expect(schema["functions"]?["add"]?["params"] == .object(["body": "dict"]))
+        #expect(schema["functions"]?["add"]?["description"] == "Adds")
+        #expect(fixture.transport.schema(appName: "pingpong", destination: "carol@example.com") == nil)
+        #expect(fixture.transport.schema(appName: "..", destination: nil) == nil)
+    }
+}
+
+func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = Timestamp.now() + seconds
+    while Timestamp.now() < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
