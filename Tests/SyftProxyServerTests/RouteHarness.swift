@@ -72,6 +72,10 @@ extension TestClientProtocol {
     func get(_ uri: String) async throws -> TestResponse {
         try await execute(uri: uri, method: .get)
     }
+
+    func delete(_ uri: String) async throws -> TestResponse {
+        try await execute(uri: uri, method: .delete)
+    }
 }
 
 func sendBody(app: String = "calculator", function: String = "add", destination: String = "bob@example.com",
