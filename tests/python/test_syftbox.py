@@ -197,6 +197,8 @@ def test_garbage_answer_file_fails_the_request_with_a_clear_error(http, data_dir
     request_id = send(http, "ping", {}, destination=who, blocking=False, timeout=30).json()["id"]
     wait_until(lambda: request_files(data_dir, f"{request_id}.request"), 5, "the request file")
     request_file = request_files(data_dir, f"{request_id}.request")[0]
+    pending = [line for line in http.get("/metrics").text.splitlines() if line.startswith("rpc_syftbox_pending_requests ")]
+    assert pending and float(pending[0].split()[1]) >= 1, pending
     written = json.loads(request_file.read_text())
     assert written["id"] == request_id and written["sender"] == PROXY_EMAIL and written["method"] == "POST"
     assert written["url"] == f"syft://{who}/app_data/{APP}/rpc/ping"

@@ -9,6 +9,7 @@ public final class ProxyMetrics: Sendable {
     let queuedPull: Gauge
     let queuedPush: Gauge
     let leased: Gauge
+    let syftBoxPending: Gauge
 
     // Computed: the descriptor type is not Sendable, so it cannot be a shared constant.
     private enum Name {
@@ -21,6 +22,7 @@ public final class ProxyMetrics: Sendable {
         static var responses: MetricNameDescriptor { MetricNameDescriptor(metricName: "http_responses", unitName: "total", helpText: "HTTP responses by status code") }
         static var inFlight: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_in_flight", unitName: "requests", helpText: "HTTP requests being served by this replica, blocking callers included") }
         static var queueDepth: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_queue", unitName: "depth", helpText: "Requests waiting for delivery, cluster-wide") }
+        static var syftBoxPending: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_syftbox_pending", unitName: "requests", helpText: "SyftBox request files this replica waits on for an answer") }
         static var leased: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_leased", unitName: "requests", helpText: "Deliveries out on a lease, cluster-wide") }
     }
 
@@ -31,6 +33,7 @@ public final class ProxyMetrics: Sendable {
         queuedPull = registry.makeGauge(descriptor: Name.queueDepth, labels: [("mode", "pull")])
         queuedPush = registry.makeGauge(descriptor: Name.queueDepth, labels: [("mode", "push")])
         leased = registry.makeGauge(descriptor: Name.leased)
+        syftBoxPending = registry.makeGauge(descriptor: Name.syftBoxPending)
     }
 
     /// One per request this replica accepted (SPEC.md: grows by one per accepted request).

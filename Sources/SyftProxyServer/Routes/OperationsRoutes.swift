@@ -33,6 +33,7 @@ struct OperationsRoutes: Sendable {
         }
         router.get("/metrics") { _, _ in
             if let stats = try? await environment.store.stats() { environment.metrics.record(stats) }
+            if let syftBox = environment.syftBox { environment.metrics.syftBoxPending.set(Double(syftBox.pendingCount)) }
             var bytes: [UInt8] = []
             environment.metrics.registry.emit(into: &bytes)
             return Response(
