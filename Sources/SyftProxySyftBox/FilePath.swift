@@ -50,13 +50,36 @@ enum FilePath {
         }
     }
 
-    /// Writes under a name no watcher matches (`.<name>.tmp`), then renames into place, so an
-    /// app sees one complete file and never a half-written one.
-    static func writeAtomically(_ bytes: [UInt8], directory: String, name: String) throws(SyftBoxError) {
-        let temporary = join(directory, ".\(name).tmp")
+    /// Writes the whole file elsewhere, then renames it into place, so an app sees one
+    /// complete file and never a half-written one.
+    ///
+    /// The staging folder lies outside the watched tree: the app's watcher then sees a single
+    /// "moved in" event, which watchdog reports at once as a created file. A rename inside the
+    /// watched folder would show a moved-from/moved-to pair, and watchdog holds a moved-from
+    /// whose partner is not in the same read for half a second. If staging and destination
+    /// are on different file systems, the temporary name goes next to the destination instead.
+    static func writeAtomically(_ bytes: [UInt8], directory: String, name: String, staging: String?) throws(SyftBoxError) {
         let final = join(directory, name)
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .io("cannot create \(temporary): \(errorText())") }
+        if let staging {
+            let temporary = join(staging, "\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+            try writeWhole(bytes, to: temporary)
+            if rename(temporary, final) == 0 { return }
+            let code = errno
+            unlink(temporary)
+            guard code == EXDEV else { throw .io("cannot rename \(temporary) to \(final): \(String(cString: strerror(code)))") }
+        }
+        let temporary = join(directory, ".\(name).tmp")
+        try writeWhole(bytes, to: temporary)
+        guard rename(temporary, final) == 0 else {
+            let why = errorText()
+            unlink(temporary)
+            throw .io("cannot rename \(temporary) to \(final): \(why)")
+        }
+    }
+
+    private static func writeWhole(_ bytes: [UInt8], to path: String) throws(SyftBoxError) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .io("cannot create \(path): \(errorText())") }
         var written = 0
         while written < bytes.count {
             let count = bytes.withUnsafeBytes { raw in
@@ -66,17 +89,12 @@ enum FilePath {
                 if errno == EINTR { continue }
                 let why = errorText()
                 close(descriptor)
-                unlink(temporary)
-                throw .io("cannot write \(temporary): \(why)")
+                unlink(path)
+                throw .io("cannot write \(path): \(why)")
             }
             written += count
         }
         close(descriptor)
-        guard rename(temporary, final) == 0 else {
-            let why = errorText()
-            unlink(temporary)
-            throw .io("cannot rename \(temporary) to \(final): \(why)")
-        }
     }
 
     enum ReadOutcome: Equatable {

@@ -24,4 +24,7 @@ public struct SyftBoxSettings: Sendable, Equatable {
     }
 
     public var datasites: String { FilePath.join(dataDirectory, "datasites") }
+
+    /// Where request files are written before being renamed into datasites/.
+    var stagingDirectory: String { FilePath.join(dataDirectory, ".syft-proxy-staging") }
 }

@@ -27,6 +27,8 @@ public final class SyftBoxTransport: Sendable {
         var unreadableSince: Double?
         /// Set while one task reads the answer, so an event and a poll don't both record it.
         var claimed = false
+        /// Someone asked for a look while the claim was held.
+        var lookAgain = false
     }
 
     public init(settings: SyftBoxSettings, store: any RPCStore, leaseSeconds: Double, logger: Logger,
@@ -62,27 +64,46 @@ public final class SyftBoxTransport: Sendable {
     /// request already did, and starts waiting for its answer. A request SyftBox cannot
     /// express fails at once with the reason.
     public func deliver(_ record: RPCRecord) async {
-        let directory: String
+        let endpoint: SyftBoxEndpoint
+        let bytes: [UInt8]
         do {
-            let endpoint = try SyftBoxEndpoint(destination: record.destination, appName: record.appName, funcName: record.funcName)
-            directory = endpoint.senderDirectory(datasites: settings.datasites, sender: settings.email)
+            // Everything is checked before anything touches the folder.
+            endpoint = try SyftBoxEndpoint(destination: record.destination, appName: record.appName, funcName: record.funcName)
+            bytes = try SyftBoxRequestFile.encode(record, endpoint: endpoint, sender: settings.email)
+        } catch {
+            await refuse(record, error)
+            return
+        }
+        let directory = endpoint.senderDirectory(datasites: settings.datasites, sender: settings.email)
+        // Waiting starts before the file exists, so an app that answers at once finds both the
+        // watch and the pending entry in place.
+        pending.withLock { $0[record.id] = PendingFile(directory: directory, deadline: record.deadline) }
+        do {
             try FilePath.makeDirectories(directory)
-            // Watch before writing, so an app that answers at once cannot beat the watch.
             do { try watcher?.watch(directory) } catch {
                 logger.warning("cannot watch a SyftBox folder; its answers are found by polling", metadata: ["error": "\(error)"])
             }
             let requestName = record.id + ".request"
             if !FilePath.exists(FilePath.join(directory, requestName)), !FilePath.exists(responsePath(record.id, in: directory)) {
-                let bytes = try SyftBoxRequestFile.encode(record, endpoint: endpoint, sender: settings.email)
-                try FilePath.writeAtomically(bytes, directory: directory, name: requestName)
+                try FilePath.writeAtomically(bytes, directory: directory, name: requestName, staging: staging())
             }
         } catch {
-            logger.warning("SyftBox delivery failed", metadata: ["id": "\(record.id)", "error": "\(error)"])
-            await finish(record.id, directory: nil, with: .error("cannot deliver through SyftBox: \(error)"))
+            await refuse(record, error)
             return
         }
-        pending.withLock { $0[record.id] = PendingFile(directory: directory, deadline: record.deadline) }
         await collect(record.id)
+    }
+
+    /// `<data_dir>/.syft-proxy-staging`: beside datasites/, so the sync client never sees it.
+    private func staging() -> String? {
+        let path = settings.stagingDirectory
+        if FilePath.isDirectory(path) { return path }
+        return (try? FilePath.makeDirectories(path)) != nil ? path : nil
+    }
+
+    private func refuse(_ record: RPCRecord, _ error: any Error) async {
+        logger.warning("SyftBox delivery failed", metadata: ["id": "\(record.id)", "error": "\(error)"])
+        await finish(record.id, directory: nil, with: .error("cannot deliver through SyftBox: \(error)"))
     }
 
     // MARK: Running
@@ -137,6 +158,9 @@ public final class SyftBoxTransport: Sendable {
         let snapshot = pending.withLock { $0 }
         for (id, file) in snapshot {
             if FilePath.exists(responsePath(id, in: file.directory)) {
+                if !file.claimed, watcher != nil {
+                    logger.debug("SyftBox answer found by polling, not by a file event", metadata: ["id": "\(id)"])
+                }
                 await collect(id)
             } else if now >= file.deadline {
                 await expire(id, directory: file.directory)
@@ -156,18 +180,32 @@ public final class SyftBoxTransport: Sendable {
 
     // MARK: Answers
 
-    /// Reads the answer file if it is there and complete, and records the answer.
+    /// Reads the answer file if it is there and complete, and records the answer. A look asked
+    /// for while another is under way (an event racing a poll) is not dropped: the first
+    /// reader looks again, so an answer finished mid-read is never left for the next poll.
     func collect(_ id: String) async {
-        guard let file = claim(id) else { return }
+        var again = true
+        while again {
+            guard let file = claim(id) else { return }
+            guard await readAnswer(id, file) else { return }
+            again = unclaim(id)
+        }
+    }
+
+    /// True when there is nothing to record yet (no file, or not a complete one).
+    private func readAnswer(_ id: String, _ file: PendingFile) async -> Bool {
         let path = responsePath(id, in: file.directory)
         let outcome: FilePath.ReadOutcome
         do { outcome = try FilePath.contents(of: path, limit: settings.maximumAnswerBytes) } catch {
-            unreadable(id, path: path, reason: "\(error)", since: file.unreadableSince)
-            return
+            if let failure = unreadable(id, path: path, reason: "\(error)", since: file.unreadableSince) {
+                await finish(id, directory: file.directory, with: .error(failure))
+                return false
+            }
+            return true
         }
         switch outcome {
         case .missing:
-            unclaim(id)
+            return true
         case .tooLarge(let size):
             await finish(id, directory: file.directory, with: .error(
                 "the SyftBox app's answer is over \(size - 1) bytes, more than the \(settings.maximumAnswerBytes)-byte limit"))
@@ -176,11 +214,11 @@ public final class SyftBoxTransport: Sendable {
                 let response = try SyftBoxResponseFile(decoding: bytes)
                 await finish(id, directory: file.directory, with: response.answer)
             } catch {
-                if let failure = unreadable(id, path: path, reason: error.description, since: file.unreadableSince) {
-                    await finish(id, directory: file.directory, with: .error(failure))
-                }
+                guard let failure = unreadable(id, path: path, reason: error.description, since: file.unreadableSince) else { return true }
+                await finish(id, directory: file.directory, with: .error(failure))
             }
         }
+        return false
     }
 
     /// An answer file that cannot be read yet is retried at the next event or poll: apps write
@@ -193,10 +231,7 @@ public final class SyftBoxTransport: Sendable {
             logger.warning("SyftBox answer file is unreadable; failing the request", metadata: ["id": "\(id)", "path": "\(path)", "error": "\(reason)"])
             return "the SyftBox app's answer file \(path) is not a valid syft-rpc response: \(reason)"
         }
-        pending.withLock {
-            $0[id]?.claimed = false
-            if $0[id]?.unreadableSince == nil { $0[id]?.unreadableSince = now }
-        }
+        pending.withLock { if $0[id]?.unreadableSince == nil { $0[id]?.unreadableSince = now } }
         return nil
     }
 
@@ -206,7 +241,7 @@ public final class SyftBoxTransport: Sendable {
         let outcome: AnswerOutcome
         do { outcome = try await store.answer(id: id, with: answer) } catch {
             logger.warning("cannot record a SyftBox answer; retrying", metadata: ["id": "\(id)", "error": "\(error)"])
-            unclaim(id)
+            _ = unclaim(id)
             return
         }
         if case .accepted(let record) = outcome { onFinished(record) }
@@ -221,7 +256,7 @@ public final class SyftBoxTransport: Sendable {
         // The sweeper counts the timeout; this only makes sure the record says so before the
         // file goes.
         do { _ = try await store.expireIfOverdue(id: id) } catch {
-            unclaim(id)
+            _ = unclaim(id)
             return
         }
         pending.withLock { _ = $0.removeValue(forKey: id) }
@@ -240,14 +275,29 @@ public final class SyftBoxTransport: Sendable {
 
     private func claim(_ id: String) -> PendingFile? {
         pending.withLock { files in
-            guard var file = files[id], !file.claimed else { return nil }
+            guard var file = files[id] else { return nil }
+            if file.claimed {
+                files[id]?.lookAgain = true
+                return nil
+            }
             file.claimed = true
+            file.lookAgain = false
             files[id] = file
             return file
         }
     }
 
-    private func unclaim(_ id: String) { pending.withLock { $0[id]?.claimed = false } }
+    /// Releases a claim; true when another look was asked for while it was held.
+    private func unclaim(_ id: String) -> Bool {
+        pending.withLock { files in
+            guard var file = files[id] else { return false }
+            let again = file.lookAgain
+            file.claimed = false
+            file.lookAgain = false
+            files[id] = file
+            return again
+        }
+    }
 
     func responsePath(_ id: String, in directory: String) -> String { FilePath.join(directory, id + ".response") }
 

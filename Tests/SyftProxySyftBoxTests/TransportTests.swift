@@ -70,7 +70,7 @@ import Testing
         try fixture.answerFile(record.id, Self.sumAnswer)
         let final = try #require(try await fixture.finalRecord(record.id))
         #expect(final.state == .completed && final.result == .object(["sum": 3]))
-        #expect(try await eventually { FilePath.list(fixture.folder).isEmpty })
+        #expect(await eventually { FilePath.list(fixture.folder).isEmpty })
         #expect(fixture.transport.pendingCount == 0)
     }
 
@@ -112,7 +112,7 @@ import Testing
         let final = try #require(try await fixture.finalRecord(record.id))
         #expect(final.state == .failed)
         #expect(final.error?.contains("not a valid syft-rpc response") == true)
-        #expect(try await eventually { FilePath.list(fixture.folder).isEmpty })
+        #expect(await eventually { FilePath.list(fixture.folder).isEmpty })
     }
 
     @Test func halfWrittenAnswerIsReadAgainOnceComplete() async throws {
@@ -134,7 +134,7 @@ import Testing
         #expect(fixture.exists(fixture.folder + "/\(record.id).request"))
         let final = try #require(try await fixture.finalRecord(record.id))
         #expect(final.state == .failed && final.timedOut)
-        #expect(try await eventually { !fixture.exists(fixture.folder + "/\(record.id).request") })
+        #expect(await eventually { !fixture.exists(fixture.folder + "/\(record.id).request") })
     }
 
     @Test func folderSweepCleansUpAfterAWriterThatIsGone() async throws {

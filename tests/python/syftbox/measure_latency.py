@@ -28,10 +28,11 @@ HERE = Path(__file__).resolve().parent
 APP = "pingpong"
 
 
-def summarize(samples):
+def summarize(samples, failures=0):
     ordered = sorted(samples)
     return {
         "n": len(ordered),
+        "failed": failures,
         "median_ms": round(statistics.median(ordered) * 1000, 2),
         "p90_ms": round(ordered[int(len(ordered) * 0.9) - 1] * 1000, 2),
         "max_ms": round(ordered[-1] * 1000, 2),
@@ -81,27 +82,29 @@ def main() -> None:
                     "params": {"a": 1, "b": 2}, "blocking": True, "timeout": 30}
             for _ in range(5):
                 http.post("/rpc/send", json=body)
-            samples = []
+            samples, failures = [], 0
             for _ in range(args.n):
                 started = time.perf_counter()
                 answer = http.post("/rpc/send", json=body).json()
                 samples.append(time.perf_counter() - started)
-                assert answer["result"] == {"sum": 3}, answer
-            results["syft-proxy blocking send (HTTP)"] = summarize(samples)
+                failures += answer.get("result") != {"sum": 3}
+            results["syft-proxy blocking send (HTTP)"] = summarize(samples, failures)
 
         for label, poll in (("syft-rpc send + wait, default 0.1 s poll", 0.1), ("syft-rpc send + wait, 2 ms poll", 0.002)):
-            samples = []
+            samples, failures = [], 0
             for _ in range(min(args.n, 50) if poll == 0.1 else args.n):
                 started = time.perf_counter()
                 future = rpc.send(url=target, method="POST", body={"a": 1, "b": 2}, client=alice, cache=False)
                 response = future.wait(timeout=30, poll_interval=poll)
                 samples.append(time.perf_counter() - started)
-                assert response.status_code == 200, response
-            results[label] = summarize(samples)
+                # syft-rpc writes its request file in place, so the app's watcher can read it
+                # empty and answer 400; counted, not hidden.
+                failures += response.status_code != 200
+            results[label] = summarize(samples, failures)
 
-        print(f"{'path':<45} {'n':>5} {'median ms':>10} {'p90 ms':>8} {'max ms':>8}")
+        print(f"{'path':<45} {'n':>5} {'failed':>6} {'median ms':>10} {'p90 ms':>8} {'max ms':>8}")
         for label, figures in results.items():
-            print(f"{label:<45} {figures['n']:>5} {figures['median_ms']:>10} {figures['p90_ms']:>8} {figures['max_ms']:>8}")
+            print(f"{label:<45} {figures['n']:>5} {figures['failed']:>6} {figures['median_ms']:>10} {figures['p90_ms']:>8} {figures['max_ms']:>8}")
         print(json.dumps(results))
     finally:
         if proxy:
