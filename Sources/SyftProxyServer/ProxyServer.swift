@@ -39,11 +39,13 @@ public enum ProxyServer {
             eventLoopGroupProvider: .shared(eventLoopGroup),
             logger: logger)
         app.addServices(storeServices)
+        // Services stop in reverse order: the forwarder stops taking deliveries before the
+        // SyftBox transport hands its waiting requests back.
+        if let syftBox = environment.syftBox { app.addServices(SyftBoxDelivery(transport: syftBox)) }
         app.addServices(
             Sweeper(store: environment.store, interval: configuration.sweepInterval, metrics: environment.metrics, logger: logger),
             PushForwarder(store: environment.store, client: httpClient, configuration: configuration, metrics: environment.metrics,
                           logger: logger, syftBox: environment.syftBox))
-        if let syftBox = environment.syftBox { app.addServices(SyftBoxDelivery(transport: syftBox)) }
         return app
     }
 

@@ -121,6 +121,18 @@ public final class SyftBoxTransport: Sendable {
         }
     }
 
+    /// On shutdown: every request still waiting on its app goes back to the queue at once, so
+    /// another replica sharing the folder takes over the wait without sitting out the lease.
+    /// The request files stay where they are; the next replica adopts them.
+    public func handBack() async {
+        let ids = pending.withLock { files in
+            defer { files.removeAll() }
+            return Array(files.keys)
+        }
+        for id in ids { try? await store.releaseLease(id: id) }
+        if !ids.isEmpty { logger.info("SyftBox requests handed back on shutdown", metadata: ["count": "\(ids.count)"]) }
+    }
+
     private func handle(_ signal: DirectoryWatcher.Signal) async {
         switch signal {
         case .overflow:

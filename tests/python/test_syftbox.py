@@ -263,29 +263,60 @@ def redis_url():
     process.wait(timeout=5)
 
 
-def test_request_survives_the_death_of_the_replica_that_wrote_it(redis_url):
+def run_replica_handover(redis_url: str, lease_seconds: str, stop_writer, attempts: int) -> None:
+    """Two replicas share Redis and the folder; the one that wrote the request file goes away
+    (how is `stop_writer`'s business) before the app answers, and the other must finish it."""
     data_dir = Path(tempfile.mkdtemp(prefix="syftbox-cluster-"))
     env = {"PROXY_SYFTBOX_DATA_DIR": str(data_dir), "PROXY_SYFTBOX_EMAIL": PROXY_EMAIL,
-           "PROXY_REDIS_URL": redis_url, "PROXY_LEASE_SECONDS": "2"}
-    first, second = ServerProcess(env), ServerProcess(env)
+           "PROXY_REDIS_URL": redis_url, "PROXY_LEASE_SECONDS": lease_seconds}
+    replicas = [ServerProcess(env), ServerProcess(env)]
     app: Optional[SyftEventApp] = None
     try:
-        with httpx.Client(base_url=first.url, timeout=HTTP_TIMEOUT) as via_first:
+        with httpx.Client(base_url=replicas[0].url, timeout=HTTP_TIMEOUT) as via_first:
             registered = via_first.put(f"/rpc/apps/{APP}/endpoint", json={"destination": "bob@example.com", "transport": "syftbox"})
             assert registered.status_code == 200, registered.text
             request_id = send(via_first, "add", {"a": 4, "b": 5}, blocking=False, timeout=60).json()["id"]
         wait_until(lambda: request_files(data_dir, f"{request_id}.request"), 10, "the request file")
-        first.process.kill()
-        first.process.wait(timeout=5)
+        # Either replica's forwarder may have taken the delivery; the writer is the one waiting.
+        waiting = [syftbox_pending(replica) for replica in replicas]
+        assert sorted(waiting) == [0, 1], waiting
+        writer = replicas[waiting.index(1)]
+        survivor = replicas[waiting.index(0)]
+        stop_writer(writer)
         # The app starts only now, answers the waiting file, and only the other replica is left.
         app = SyftEventApp(data_dir, "bob@example.com")
-        with httpx.Client(base_url=second.url, timeout=HTTP_TIMEOUT) as via_second:
-            status = poll_status(via_second, request_id, lambda s: s["status"] in ("completed", "failed"), timeout=30)
+        # 8 s is inside the lease of the hand-back test and shorter than the folder sweep's
+        # fallback (an answer unclaimed for 5 s, looked for every 10 s), so only the intended
+        # path can pass.
+        with httpx.Client(base_url=survivor.url, timeout=HTTP_TIMEOUT) as via_second:
+            status = poll_status(via_second, request_id, lambda s: s["status"] in ("completed", "failed"), timeout=8)
         assert (status["status"], status["result"]) == ("completed", {"sum": 9}), status
+        assert status["attempts"] == attempts, status
         wait_until(lambda: not request_files(data_dir, f"{request_id}.*"), 5, "the files to be removed")
     finally:
         if app:
             app.stop()
-        first.stop()
-        second.stop()
+        for replica in replicas:
+            replica.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def syftbox_pending(replica: ServerProcess) -> int:
+    metrics = httpx.get(f"{replica.url}/metrics", timeout=HTTP_TIMEOUT).text
+    lines = [line for line in metrics.splitlines() if line.startswith("rpc_syftbox_pending_requests ")]
+    return int(float(lines[0].split()[1])) if lines else 0
+
+
+def test_request_survives_the_death_of_the_replica_that_wrote_it(redis_url):
+    def kill(replica: ServerProcess) -> None:
+        replica.process.kill()
+        replica.process.wait(timeout=5)
+    # SIGKILL leaves the lease to expire (2 s here); another replica then takes over the wait.
+    # The expired lease counts as a failed delivery: attempts 2.
+    run_replica_handover(redis_url, "2", kill, attempts=2)
+
+
+def test_replica_shutting_down_hands_its_waiting_requests_over_at_once(redis_url):
+    # With a 60 s lease, only the hand-back on SIGTERM lets the other replica finish in time.
+    # A lease handed back is not a failed delivery (the file was never written twice): attempts 1.
+    run_replica_handover(redis_url, "60", lambda replica: replica.stop(), attempts=1)

@@ -1,7 +1,8 @@
 import ServiceLifecycle
 import SyftProxySyftBox
 
-/// Runs the SyftBox transport's answer watch for the life of the replica.
+/// Runs the SyftBox transport's answer watch for the life of the replica, and hands its
+/// waiting requests back when the replica shuts down.
 struct SyftBoxDelivery: Service {
     let transport: SyftBoxTransport
 
@@ -9,5 +10,6 @@ struct SyftBoxDelivery: Service {
         await cancelWhenGracefulShutdown {
             await transport.run()
         }
+        await transport.handBack()
     }
 }
