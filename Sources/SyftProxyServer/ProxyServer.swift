@@ -55,7 +55,10 @@ public enum ProxyServer {
         environment: ProxyEnvironment, logger: Logger, storeServices: [any Service] = [],
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: environment.configuration.workers)
+        // With the default worker count, HTTP shares the process-wide event loops that the Redis
+        // connections run on: one thread per core rather than two, and fewer thread hand-offs.
+        let shared = environment.configuration.workers == System.coreCount
+        let group = shared ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: environment.configuration.workers)
         let httpClient = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: .init(redirectConfiguration: .disallow))
         do {
             let app = makeApplication(
@@ -64,10 +67,10 @@ public enum ProxyServer {
             try await app.runService()
         } catch {
             try? await httpClient.shutdown()
-            try? await group.shutdownGracefully()
+            if !shared { try? await group.shutdownGracefully() }
             throw error
         }
         try await httpClient.shutdown()
-        try await group.shutdownGracefully()
+        if !shared { try await group.shutdownGracefully() }
     }
 }
