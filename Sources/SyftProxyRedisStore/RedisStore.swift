@@ -150,10 +150,33 @@ public final class RedisStore: RPCStore {
     public func waitForFinal(id: String, until deadline: Double) async throws -> RPCRecord? {
         let ticket = finals.register(id)
         defer { finals.unregister(ticket) }
+        return try await waitForFinal(ticket, id: id, until: deadline, known: nil)
+    }
+
+    /// Arms the wait before the request exists, so its answer cannot slip by unseen, and starts
+    /// from the record the create built: no read before the first wake-up.
+    public func createAndWait(_ request: NewRequest, idempotencyKey: String?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)? {
+        let ticket = finals.register(request.id)
+        defer { finals.unregister(ticket) }
+        guard let outcome = try await create([request], idempotencyKey: idempotencyKey).first else { return nil }
+        accepted(outcome)
+        switch outcome {
+        case .created(let record):
+            return (outcome, try await waitForFinal(ticket, id: record.id, until: record.deadline, known: record) ?? record)
+        case .duplicate(let record):
+            return (outcome, try await waitForFinal(id: record.id, until: record.deadline) ?? record)
+        }
+    }
+
+    /// Waits on a registered ticket. `known` is the record as it stood when the ticket was
+    /// registered; without it the record is read first.
+    private func waitForFinal(_ ticket: WakeupRegistry<String>.Ticket, id: String, until deadline: Double, known: RPCRecord?) async throws -> RPCRecord? {
+        var current = known
+        if current == nil { current = try await record(id: id) }
         while true {
-            let record = try await record(id: id)
-            guard let record, !record.state.isFinal, Timestamp.now() < deadline, !Task.isCancelled else { return record }
+            guard let record = current, !record.state.isFinal, Timestamp.now() < deadline, !Task.isCancelled else { return current }
             await finals.wait(ticket, until: min(deadline, Timestamp.now() + Self.recheckInterval))
+            current = try await self.record(id: id)
         }
     }
 

@@ -155,6 +155,13 @@ public protocol RPCStore: Sendable {
     /// record as it is; a blocking caller is woken as soon as the answer lands.
     func waitForFinal(id: String, until deadline: Double) async throws -> RPCRecord?
 
+    /// A blocking send: ``create(_:idempotencyKey:)`` for one request, `accepted` with its
+    /// outcome as soon as it is stored, then ``waitForFinal(id:until:)`` on the request the
+    /// outcome stands for (the first one, for a repeated Idempotency-Key). Returns the outcome
+    /// and the record as the wait left it; nil when the store accepted nothing. A store can
+    /// start watching for the answer before the request exists, which saves reading it back.
+    func createAndWait(_ request: NewRequest, idempotencyKey: String?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)?
+
     /// Returns when work for this app and destination may have arrived, or at `deadline`.
     /// A spurious return is allowed; the caller leases again to find out.
     func waitForInbox(appName: String, destination: String, until deadline: Double) async throws
@@ -184,6 +191,15 @@ public protocol RPCStore: Sendable {
 
 /// How long an inbox poll marks its pair as served by a pull consumer.
 public let pullConsumerWindow: Double = 60
+
+extension RPCStore {
+    public func createAndWait(_ request: NewRequest, idempotencyKey: String?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)? {
+        guard let outcome = try await create([request], idempotencyKey: idempotencyKey).first else { return nil }
+        accepted(outcome)
+        let record = outcome.record
+        return (outcome, try await waitForFinal(id: record.id, until: record.deadline) ?? record)
+    }
+}
 
 public struct RateLimitDecision: Sendable, Equatable {
     public var allowed: Bool

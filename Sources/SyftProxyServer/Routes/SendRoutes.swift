@@ -24,23 +24,37 @@ struct SendRoutes: Sendable {
             sender: context.identity, params: send.params, headers: send.headers, timeout: send.timeout,
             traceparent: request.headers[.traceparent])
         let idempotencyKey = request.headers[.idempotencyKey].flatMap { $0.isEmpty ? nil : $0 }
-        let outcome = try await environment.store.create([new], idempotencyKey: idempotencyKey).first
-        guard let outcome else { throw APIError(.internalServerError, "the store accepted nothing; retry the request") }
-        if case .created(let record) = outcome { environment.metrics.accepted(record) }
-        let record = outcome.record
-        var headers = rateHeaders
-        headers[.requestID] = record.id
-        if case .duplicate = outcome { headers[.idempotentReplay] = "true" }
-
-        guard send.blocking else { return JSONResponse.make(record.statusJSON, headers: headers) }
-        return try await waitForAnswer(record, headers: headers)
+        let store = environment.store
+        let metrics = environment.metrics
+        let accepted: @Sendable (CreateOutcome) -> Void = { outcome in
+            if case .created(let record) = outcome { metrics.accepted(record) }
+        }
+        guard send.blocking else {
+            let outcome = try await store.create([new], idempotencyKey: idempotencyKey).first
+            guard let outcome else { throw Self.acceptedNothing }
+            accepted(outcome)
+            return JSONResponse.make(outcome.record.statusJSON, headers: Self.headers(rateHeaders, outcome))
+        }
+        guard let (outcome, current) = try await store.createAndWait(new, idempotencyKey: idempotencyKey, accepted: accepted) else {
+            throw Self.acceptedNothing
+        }
+        return try await answer(outcome.record, current: current, headers: Self.headers(rateHeaders, outcome))
     }
 
-    /// Blocks until the answer lands or the request's own deadline passes. A timeout is 504
-    /// with the failed status; any other ending, success or app error, is 200.
-    private func waitForAnswer(_ record: RPCRecord, headers: HTTPFields) async throws -> Response {
+    private static var acceptedNothing: APIError { APIError(.internalServerError, "the store accepted nothing; retry the request") }
+
+    private static func headers(_ rateHeaders: HTTPFields, _ outcome: CreateOutcome) -> HTTPFields {
+        var headers = rateHeaders
+        headers[.requestID] = outcome.record.id
+        if case .duplicate = outcome { headers[.idempotentReplay] = "true" }
+        return headers
+    }
+
+    /// The answer to a blocking send, once the wait for the request's answer ended. A timeout
+    /// is 504 with the failed status; any other ending, success or app error, is 200.
+    private func answer(_ record: RPCRecord, current waited: RPCRecord, headers: HTTPFields) async throws -> Response {
         let store = environment.store
-        var current = try await store.waitForFinal(id: record.id, until: record.deadline) ?? record
+        var current = waited
         if !current.state.isFinal {
             current = try await store.expireIfOverdue(id: record.id) ?? current
         }
