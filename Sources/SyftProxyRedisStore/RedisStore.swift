@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import SyftProxyCore
 import SyftProxyRedis
 
@@ -15,6 +16,9 @@ public final class RedisStore: RPCStore {
     private let finals = WakeupRegistry<String>()
     private let inboxes = WakeupRegistry<String>()
     private let pushWork = WakeupRegistry<Int>()
+    /// Ids this replica is recording an answer for, with how many answers are in flight. Their
+    /// published wake-up is ignored: `answer` wakes local senders itself, final record in hand.
+    private let answering = Mutex<[String: Int]>([:])
     /// A wake-up lost while the subscriber reconnects costs at most this much latency.
     static let recheckInterval = 2.0
     static let sweepBatch = 500
@@ -34,7 +38,9 @@ public final class RedisStore: RPCStore {
     /// Routes one message of the events channel to the tasks waiting for it.
     public func handleEvent(_ payload: String) {
         if payload.hasPrefix("d:") {
-            finals.signal(String(payload.dropFirst(2)))
+            let id = String(payload.dropFirst(2))
+            if answering.withLock({ $0[id] != nil }) { return }
+            finals.signal(id)
         } else if payload.hasPrefix("q:") {
             inboxes.signal(String(payload.dropFirst(2)))
         } else if payload == "p" {
@@ -123,17 +129,23 @@ public final class RedisStore: RPCStore {
         case .result(let value): args = [id, "result", value.compactString]
         case .error(let message): args = [id, "error", message]
         }
+        // A sender blocked on this replica is woken from here, with the final record, instead of
+        // by the published wake-up followed by a read; senders on other replicas get the latter.
+        var final: RPCRecord?
+        answering.withLock { $0[id, default: 0] += 1 }
+        defer {
+            // Whatever happened (even a lost reply), local senders wake; without a record they read.
+            finals.signal(id, payload: final)
+            answering.withLock { counts in
+                if let count = counts[id], count > 1 { counts[id] = count - 1 } else { counts[id] = nil }
+            }
+        }
         let reply = try await run(scripts.answer, args)
         guard let parts = reply.array, let tag = parts.first?.string else { throw StoreError.corrupt("answer answered \(reply)") }
-        switch tag {
-        case "missing": return .notFound
-        case "ok":
-            guard parts.count > 1, let record = try RecordCoding.record(from: parts[1]) else { return .notFound }
-            return .accepted(record)
-        default:
-            guard parts.count > 1, let record = try RecordCoding.record(from: parts[1]) else { return .notFound }
-            return .alreadyFinal(record)
-        }
+        if tag == "missing" { return .notFound }
+        guard parts.count > 1, let record = try RecordCoding.record(from: parts[1]) else { return .notFound }
+        final = record
+        return tag == "ok" ? .accepted(record) : .alreadyFinal(record)
     }
 
     public func expireIfOverdue(id: String) async throws -> RPCRecord? {
@@ -169,14 +181,19 @@ public final class RedisStore: RPCStore {
     }
 
     /// Waits on a registered ticket. `known` is the record as it stood when the ticket was
-    /// registered; without it the record is read first.
+    /// registered; without it the record is read first. A wake-up that carries the final
+    /// record (an answer recorded by this replica) saves the read.
     private func waitForFinal(_ ticket: WakeupRegistry<String>.Ticket, id: String, until deadline: Double, known: RPCRecord?) async throws -> RPCRecord? {
         var current = known
         if current == nil { current = try await record(id: id) }
         while true {
             guard let record = current, !record.state.isFinal, Timestamp.now() < deadline, !Task.isCancelled else { return current }
-            await finals.wait(ticket, until: min(deadline, Timestamp.now() + Self.recheckInterval))
-            current = try await self.record(id: id)
+            let signal = await finals.waitForSignal(ticket, until: min(deadline, Timestamp.now() + Self.recheckInterval))
+            if let handed = signal?.payload as? RPCRecord, handed.state.isFinal {
+                current = handed
+            } else {
+                current = try await self.record(id: id)
+            }
         }
     }
 

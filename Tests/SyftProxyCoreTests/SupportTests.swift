@@ -29,6 +29,19 @@ import Testing
         #expect(registry.waiterCount == 0)
     }
 
+    @Test func wakeupRegistryHandsOverAPayloadThatALaterPlainSignalKeeps() async {
+        let registry = WakeupRegistry<String>()
+        let ticket = registry.register("a")
+        registry.signal("a", payload: 42)
+        registry.signal("a")
+        let signal = await registry.waitForSignal(ticket, until: Timestamp.now() + 5)
+        #expect(signal?.payload as? Int == 42)
+        registry.signal("a")
+        let plain = await registry.waitForSignal(ticket, until: Timestamp.now() + 5)
+        #expect(plain != nil && plain?.payload == nil)
+        registry.unregister(ticket)
+    }
+
     @Test func wakeupRegistryTimesOut() async {
         let registry = WakeupRegistry<String>()
         let ticket = registry.register("a")

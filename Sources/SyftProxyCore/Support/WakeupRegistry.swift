@@ -14,8 +14,14 @@ public final class WakeupRegistry<Key: Hashable & Sendable>: Sendable {
 
     private enum TicketState {
         case armed
-        case signaled
+        /// With what the signaller handed over, if anything.
+        case signaled((any Sendable)?)
         case waiting(CheckedContinuation<Void, Never>)
+    }
+
+    /// How a wait ended when it was signaled: `payload` is what `signal(_:payload:)` passed.
+    public struct Signal: Sendable {
+        public let payload: (any Sendable)?
     }
 
     private struct State {
@@ -55,11 +61,12 @@ public final class WakeupRegistry<Key: Hashable & Sendable>: Sendable {
         continuation?.resume()
     }
 
-    /// Wakes every ticket registered for `key`.
-    public func signal(_ key: Key) {
+    /// Wakes every ticket registered for `key`, handing each `payload` (say, the new state, so
+    /// the woken task need not fetch it).
+    public func signal(_ key: Key, payload: (any Sendable)? = nil) {
         let continuations: [CheckedContinuation<Void, Never>] = state.withLock { state in
             guard let ids = state.byKey[key] else { return [] }
-            return ids.compactMap { Self.markSignaled(&state, id: $0) }
+            return ids.compactMap { Self.markSignaled(&state, id: $0, payload: payload) }
         }
         for continuation in continuations { continuation.resume() }
     }
@@ -67,14 +74,19 @@ public final class WakeupRegistry<Key: Hashable & Sendable>: Sendable {
     /// Wakes everybody: after a reconnect, when signals may have been missed.
     public func signalAll() {
         let continuations: [CheckedContinuation<Void, Never>] = state.withLock { state in
-            Array(state.tickets.keys).compactMap { Self.markSignaled(&state, id: $0) }
+            Array(state.tickets.keys).compactMap { Self.markSignaled(&state, id: $0, payload: nil) }
         }
         for continuation in continuations { continuation.resume() }
     }
 
-    private static func markSignaled(_ state: inout State, id: UInt64) -> CheckedContinuation<Void, Never>? {
+    private static func markSignaled(_ state: inout State, id: UInt64, payload: (any Sendable)?) -> CheckedContinuation<Void, Never>? {
         guard let current = state.tickets[id] else { return nil }
-        state.tickets[id] = .signaled
+        if case .signaled(let earlier?) = current {
+            // A plain signal after one with a payload must not lose the payload.
+            state.tickets[id] = .signaled(payload ?? earlier)
+            return nil
+        }
+        state.tickets[id] = .signaled(payload)
         if case .waiting(let continuation) = current { return continuation }
         return nil
     }
@@ -83,9 +95,15 @@ public final class WakeupRegistry<Key: Hashable & Sendable>: Sendable {
     /// passes, or the task is cancelled. Returns true when signaled.
     @discardableResult
     public func wait(_ ticket: Ticket, until deadline: Double) async -> Bool {
-        if consumeSignal(ticket) { return true }
+        await waitForSignal(ticket, until: deadline) != nil
+    }
+
+    /// Like ``wait(_:until:)``, returning the signal with its payload, or nil when the deadline
+    /// passed or the task was cancelled first.
+    public func waitForSignal(_ ticket: Ticket, until deadline: Double) async -> Signal? {
+        if let signal = consumeSignal(ticket) { return signal }
         let remaining = deadline - Timestamp.now()
-        guard remaining > 0 else { return false }
+        guard remaining > 0 else { return nil }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.suspend(ticket) }
             group.addTask { try? await Task.sleep(for: .seconds(remaining)) }
@@ -95,15 +113,15 @@ public final class WakeupRegistry<Key: Hashable & Sendable>: Sendable {
         return consumeSignal(ticket)
     }
 
-    /// Re-arms a signaled ticket so it can be waited on again, reporting whether it was signaled.
-    private func consumeSignal(_ ticket: Ticket) -> Bool {
+    /// Re-arms a signaled ticket so it can be waited on again, returning the signal if it was signaled.
+    private func consumeSignal(_ ticket: Ticket) -> Signal? {
         state.withLock { state in
-            guard case .signaled? = state.tickets[ticket.id] else { return false }
+            guard case .signaled(let payload)? = state.tickets[ticket.id] else { return nil }
             state.tickets[ticket.id] = .armed
             if state.byKey[ticket.key]?.contains(ticket.id) != true {
                 state.byKey[ticket.key, default: []].append(ticket.id)
             }
-            return true
+            return Signal(payload: payload)
         }
     }
 
