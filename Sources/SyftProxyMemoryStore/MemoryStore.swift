@@ -178,7 +178,7 @@ public final class MemoryStore: RPCStore {
     /// Signals go out after the lock is released so woken tasks never contend with it.
     private func deliver(_ wakes: Wakes) {
         for id in wakes.finals { finals.signal(id) }
-        for name in wakes.inboxes { inboxes.signal(name) }
+        for name in wakes.inboxes { inboxes.signalOne(name) }
         if wakes.push { pushWork.signal(Self.pushKey) }
     }
 }

@@ -42,7 +42,7 @@ public final class RedisStore: RPCStore {
             if answering.withLock({ $0[id] != nil }) { return }
             finals.signal(id)
         } else if payload.hasPrefix("q:") {
-            inboxes.signal(String(payload.dropFirst(2)))
+            inboxes.signalOne(String(payload.dropFirst(2)))
         } else if payload == "p" {
             pushWork.signal(0)
         }

@@ -42,6 +42,30 @@ import Testing
         registry.unregister(ticket)
     }
 
+    @Test func wakeupRegistrySignalOneWakesTheOldestWaiterNotYetWoken() async {
+        let registry = WakeupRegistry<String>()
+        let first = registry.register("q")
+        let second = registry.register("q")
+        let third = registry.register("q")
+        let other = registry.register("other")
+        registry.signalOne("q")
+        registry.signalOne("q")
+        #expect(await registry.wait(first, until: Timestamp.now() + 5))
+        #expect(await registry.wait(second, until: Timestamp.now() + 5))
+        registry.unregister(first)
+        registry.unregister(second)
+        #expect(await registry.wait(third, until: Timestamp.now() + 0.05) == false)
+        #expect(await registry.wait(other, until: Timestamp.now() + 0.05) == false)
+        // A waiter already suspended is woken as well as an armed one.
+        let woken = Task { await registry.wait(third, until: Timestamp.now() + 5) }
+        try? await Task.sleep(for: .milliseconds(50))
+        registry.signalOne("q")
+        #expect(await woken.value)
+        for ticket in [third, other] { registry.unregister(ticket) }
+        registry.signalOne("q")
+        #expect(registry.waiterCount == 0)
+    }
+
     @Test func wakeupRegistryTimesOut() async {
         let registry = WakeupRegistry<String>()
         let ticket = registry.register("a")

@@ -71,6 +71,23 @@ public final class WakeupRegistry<Key: Hashable & Sendable>: Sendable {
         for continuation in continuations { continuation.resume() }
     }
 
+    /// Wakes the oldest ticket for `key` that is not woken yet. One new item of work needs one
+    /// worker: waking every waiter sends all but one to look in vain (on Redis, a lease script
+    /// each). Whoever is woken looks for work again, so nothing waits on a worker that left.
+    public func signalOne(_ key: Key) {
+        let continuation: CheckedContinuation<Void, Never>? = state.withLock { state in
+            guard let ids = state.byKey[key] else { return nil }
+            for id in ids {
+                switch state.tickets[id] {
+                case .armed?, .waiting?: return Self.markSignaled(&state, id: id, payload: nil)
+                case .signaled?, nil: continue
+                }
+            }
+            return nil
+        }
+        continuation?.resume()
+    }
+
     /// Wakes everybody: after a reconnect, when signals may have been missed.
     public func signalAll() {
         let continuations: [CheckedContinuation<Void, Never>] = state.withLock { state in
