@@ -152,7 +152,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SyftProxySyftBoxTests",
-            dependencies: ["SyftProxyCore", "SyftProxySyftBox", "SyftProxyMemoryStore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SyftProxyCore", "SyftProxySyftBox", "SyftProxyMemoryStore", "SyftProxyTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "SyftProxyStoreTests",

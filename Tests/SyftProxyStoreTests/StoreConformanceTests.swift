@@ -1,5 +1,6 @@
-import Testing
 import SyftProxyCore
+import SyftProxyTestSupport
+import Testing
 
 /// The behaviour SPEC.md asks of any store; each test runs on every store kind.
 @Suite struct StoreConformanceTests {

@@ -51,14 +51,5 @@ func randomID() -> String {
     (0..<4).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }.joined(separator: "-")
 }
 
-/// Polls `condition` until it holds or `seconds` pass; for states reached by a background sweep.
-func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = Timestamp.now() + seconds
-    while Timestamp.now() < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}
 
 import Testing

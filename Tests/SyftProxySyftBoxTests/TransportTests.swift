@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SyftProxyCore
 import SyftProxyMemoryStore
+import SyftProxyTestSupport
 import Testing
 @testable import SyftProxySyftBox
 
@@ -175,11 +176,3 @@ import Testing
     }
 }
 
-func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = Timestamp.now() + seconds
-    while Timestamp.now() < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}
