@@ -51,8 +51,6 @@ final class DirectoryWatcher: Sendable {
         #endif
     }
 
-    var watchedCount: Int { watches.withLock { $0.byDirectory.count } }
-
     /// Events until the stream is dropped or `stop()` is called. The reader wakes every
     /// 250 ms to notice a stop, so shutting down never waits on a quiet folder.
     func signals() -> AsyncStream<Signal> {

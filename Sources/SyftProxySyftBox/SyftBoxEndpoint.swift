@@ -24,7 +24,14 @@ public struct SyftBoxEndpoint: Sendable, Hashable {
         self.funcName = funcName
     }
 
-    public var url: String { "syft://\(destination)/app_data/\(appName)/rpc/\(funcName)" }
+    public var url: String { Self.appURL(destination: destination, appName: appName) + "/" + funcName }
+
+    /// `syft://<destination>/app_data/<app>/rpc`: the app's RPC folder as a URL. The store keeps
+    /// it as the pair's endpoint, which is how a pair is marked for SyftBox delivery.
+    public static func appURL(destination: String, appName: String) -> String { "syft://\(destination)/app_data/\(appName)/rpc" }
+
+    /// Whether a registered endpoint means SyftBox delivery (else it is a push URL).
+    public static func isAppURL(_ endpoint: String) -> Bool { endpoint.hasPrefix("syft://") }
 
     public func appRPCDirectory(datasites: String) -> String {
         Self.appRPCDirectory(datasites: datasites, destination: destination, appName: appName)

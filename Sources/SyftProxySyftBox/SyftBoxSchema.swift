@@ -42,7 +42,7 @@ public enum SyftBoxSchema {
             "functions": .object(functions),
             "source": "syftbox",
             "datasite": .string(destination),
-            "url": .string("syft://\(destination)/app_data/\(appName)/rpc"),
+            "url": .string(SyftBoxEndpoint.appURL(destination: destination, appName: appName)),
         ])
     }
 }

@@ -76,7 +76,7 @@ public struct PushForwarder: Service {
 
     func deliver(_ delivery: PushDelivery) async {
         let record = delivery.record
-        if delivery.url.hasPrefix("syft://") {
+        if SyftBoxEndpoint.isAppURL(delivery.url) {
             await deliverThroughSyftBox(record)
             return
         }

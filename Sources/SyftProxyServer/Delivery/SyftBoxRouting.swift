@@ -24,8 +24,6 @@ final class SyftBoxRouting: Sendable {
         self.logger = logger
     }
 
-    static func url(destination: String, appName: String) -> String { "syft://\(destination)/app_data/\(appName)/rpc" }
-
     func prepare(appName: String, destination: String) async throws {
         guard transport.hasAppFolder(destination: destination, appName: appName) else { return }
         let pair = QueueName(appName: appName, destination: destination)
@@ -34,7 +32,7 @@ final class SyftBoxRouting: Sendable {
         defer { decided.withLock { $0[pair] = now + Self.memorySeconds } }
         if try await store.pushEndpoint(appName: appName, destination: destination) != nil { return }
         if try await store.hasActivePullConsumer(appName: appName, destination: destination) { return }
-        let url = Self.url(destination: destination, appName: appName)
+        let url = SyftBoxEndpoint.appURL(destination: destination, appName: appName)
         try await store.registerPushEndpoint(appName: appName, destination: destination, url: url)
         logger.notice("routing a pair through SyftBox: its app folder exists and nothing else serves it", metadata: [
             "app_name": "\(appName)", "destination": "\(destination)", "url": "\(url)",

@@ -65,7 +65,7 @@ struct AppRoutes: Sendable {
         var url = ""
         switch (transport, object["url"]) {
         case (.syftBox, nil):
-            url = SyftBoxRouting.url(destination: identity, appName: appName)
+            url = SyftBoxEndpoint.appURL(destination: identity, appName: appName)
             if environment.syftBox == nil {
                 reader.issues.append(ValidationIssue(body: .key("transport"), message: "Value error, this proxy has no SyftBox folder configured (PROXY_SYFTBOX_DATA_DIR and PROXY_SYFTBOX_EMAIL)", type: "value_error"))
             }
@@ -117,7 +117,7 @@ struct AppRoutes: Sendable {
     static func endpointJSON(appName: String, destination: String, url: String?) -> JSONValue {
         let transport = switch url {
         case nil: "pull"
-        case let url? where url.hasPrefix("syft://"): "syftbox"
+        case let url? where SyftBoxEndpoint.isAppURL(url): "syftbox"
         case _?: "push"
         }
         return ["app_name": .string(appName), "destination": .string(destination), "url": url.map(JSONValue.string) ?? .null, "transport": .string(transport)]
