@@ -14,8 +14,8 @@ public final class RedisStore: RPCStore {
     let keys: RedisKeys
     private let scripts: LoadedScripts
     private let finals = WakeupRegistry<String>()
-    private let inboxes = WakeupRegistry<String>()
-    private let pushWork = WakeupRegistry<Int>()
+    /// Waiters for work on a list, keyed by the list's key: pull queues and the push queue.
+    private let queueWaiters = WakeupRegistry<String>()
     /// Ids this replica is recording an answer for, with how many answers are in flight. Their
     /// published wake-up is ignored: `answer` wakes local senders itself, final record in hand.
     private let answering = Mutex<[String: Int]>([:])
@@ -31,7 +31,7 @@ public final class RedisStore: RPCStore {
     }
 
     /// Callers parked on this replica (blocking sends, inbox long-polls, push workers).
-    public var waiterCount: Int { finals.waiterCount + inboxes.waiterCount + pushWork.waiterCount }
+    public var waiterCount: Int { finals.waiterCount + queueWaiters.waiterCount }
 
     // MARK: Wake-ups
 
@@ -42,17 +42,16 @@ public final class RedisStore: RPCStore {
             if answering.withLock({ $0[id] != nil }) { return }
             finals.signal(id)
         } else if payload.hasPrefix("q:") {
-            inboxes.signalOne(String(payload.dropFirst(2)))
+            queueWaiters.signalOne(String(payload.dropFirst(2)))
         } else if payload == "p" {
-            pushWork.signal(0)
+            queueWaiters.signal(keys.pushQueue)
         }
     }
 
     /// After the subscription was down, messages may have been missed: everyone re-checks.
     public func wakeEveryone() {
         finals.signalAll()
-        inboxes.signalAll()
-        pushWork.signalAll()
+        queueWaiters.signalAll()
     }
 
     public var eventsChannel: String { keys.events }
@@ -198,20 +197,20 @@ public final class RedisStore: RPCStore {
     }
 
     public func waitForInbox(appName: String, destination: String, until deadline: Double) async throws {
-        let queue = keys.queue(QueueName(appName: appName, destination: destination))
-        let ticket = inboxes.register(queue)
-        defer { inboxes.unregister(ticket) }
-        // Work queued between the caller's empty lease and the registration above published its
-        // wake-up before anyone listened; the length check catches it instead of the re-check tick.
-        if (try await command(["LLEN", queue]).int ?? 0) > 0 { return }
-        await inboxes.wait(ticket, until: min(deadline, Timestamp.now() + Self.recheckInterval))
+        try await waitForWork(in: keys.queue(QueueName(appName: appName, destination: destination)), until: deadline)
     }
 
     public func waitForPushWork(until deadline: Double) async throws {
-        let ticket = pushWork.register(0)
-        defer { pushWork.unregister(ticket) }
-        if (try await command(["LLEN", keys.pushQueue]).int ?? 0) > 0 { return }
-        await pushWork.wait(ticket, until: min(deadline, Timestamp.now() + Self.recheckInterval))
+        try await waitForWork(in: keys.pushQueue, until: deadline)
+    }
+
+    private func waitForWork(in list: String, until deadline: Double) async throws {
+        let ticket = queueWaiters.register(list)
+        defer { queueWaiters.unregister(ticket) }
+        // Work queued between the caller's empty lease and the registration above published its
+        // wake-up before anyone listened; the length check catches it instead of the re-check tick.
+        if (try await command(["LLEN", list]).int ?? 0) > 0 { return }
+        await queueWaiters.wait(ticket, until: min(deadline, Timestamp.now() + Self.recheckInterval))
     }
 
     public func publishSchema(appName: String, schema: JSONValue, owner: String?) async throws -> SchemaPublishOutcome {
