@@ -105,6 +105,7 @@ let package = Package(
             name: "SyftProxyCLI",
             dependencies: [
                 "SyftProxyCore",
+                "SyftProxyClient",
                 "SyftProxyMemoryStore",
                 "SyftProxyRedisStore",
                 "SyftProxyRedis",

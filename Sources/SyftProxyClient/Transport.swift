@@ -13,12 +13,7 @@ struct Transport: Sendable {
     let apiKey: String?
     let transportTimeout: Double
 
-    struct Answer: Sendable {
-        let status: Int
-        let json: JSONValue?
-        let text: String
-        let replica: String?
-    }
+    typealias Answer = ProxyAnswer
 
     func execute(_ method: HTTPMethod, _ path: String, body: JSONValue? = nil, headers: [(String, String)] = [],
                  retry: Bool, timeout: Double? = nil) async throws -> Answer {
@@ -62,19 +57,7 @@ struct Transport: Sendable {
     }
 
     private func send(_ method: HTTPMethod, _ url: String, body: JSONValue?, headers: [(String, String)], timeout: Double) async throws -> Answer {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        if let apiKey { request.headers.add(name: "X-API-Key", value: apiKey) }
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body.compactBytes))
-        }
-        let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
-        let buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
-        let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
-        return Answer(status: Int(response.status.code), json: try? JSONParser.parse(bytes),
-                      text: String(decoding: bytes, as: UTF8.self), replica: response.headers.first(name: "X-Proxy-Replica"))
+        try await ProxyExchange.perform(method, url, body: body, headers: headers, apiKey: apiKey, timeout: timeout, client: client)
     }
 }
 
