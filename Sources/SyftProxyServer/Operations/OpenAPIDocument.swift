@@ -285,25 +285,7 @@ enum OpenAPIDocument {
             }
           },
           "401": {
-            "description": "Missing or unknown X-API-Key (only when API keys are configured).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ErrorDetail"
-                }
-              }
-            },
-            "headers": {
-              "WWW-Authenticate": {
-                "schema": {
-                  "type": "string"
-                },
-                "description": "ApiKey"
-              },
-              "X-Proxy-Replica": {
-                "$ref": "#/components/headers/X-Proxy-Replica"
-              }
-            }
+            "$ref": "#/components/responses/Unauthorized"
           },
           "429": {
             "description": "Rate limited (PROXY_RATE_LIMIT per minute per identity, or per client address without keys, across all replicas). A broadcast costs one per destination.",
@@ -408,25 +390,7 @@ enum OpenAPIDocument {
             "$ref": "#/components/responses/ServiceUnavailable"
           },
           "401": {
-            "description": "Missing or unknown X-API-Key (only when API keys are configured).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ErrorDetail"
-                }
-              }
-            },
-            "headers": {
-              "WWW-Authenticate": {
-                "schema": {
-                  "type": "string"
-                },
-                "description": "ApiKey"
-              },
-              "X-Proxy-Replica": {
-                "$ref": "#/components/headers/X-Proxy-Replica"
-              }
-            }
+            "$ref": "#/components/responses/Unauthorized"
           },
           "429": {
             "description": "Rate limited (PROXY_RATE_LIMIT per minute per identity, or per client address without keys, across all replicas). A broadcast costs one per destination.",
@@ -508,25 +472,7 @@ enum OpenAPIDocument {
             "$ref": "#/components/responses/ServiceUnavailable"
           },
           "401": {
-            "description": "Missing or unknown X-API-Key (only when API keys are configured).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ErrorDetail"
-                }
-              }
-            },
-            "headers": {
-              "WWW-Authenticate": {
-                "schema": {
-                  "type": "string"
-                },
-                "description": "ApiKey"
-              },
-              "X-Proxy-Replica": {
-                "$ref": "#/components/headers/X-Proxy-Replica"
-              }
-            }
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
             "description": "The caller's identity is neither the request's sender nor its destination.",
@@ -602,25 +548,7 @@ enum OpenAPIDocument {
             "$ref": "#/components/responses/ServiceUnavailable"
           },
           "401": {
-            "description": "Missing or unknown X-API-Key (only when API keys are configured).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ErrorDetail"
-                }
-              }
-            },
-            "headers": {
-              "WWW-Authenticate": {
-                "schema": {
-                  "type": "string"
-                },
-                "description": "ApiKey"
-              },
-              "X-Proxy-Replica": {
-                "$ref": "#/components/headers/X-Proxy-Replica"
-              }
-            }
+            "$ref": "#/components/responses/Unauthorized"
           }
         },
         "security": [
@@ -688,25 +616,7 @@ enum OpenAPIDocument {
             "$ref": "#/components/responses/ServiceUnavailable"
           },
           "401": {
-            "description": "Missing or unknown X-API-Key (only when API keys are configured).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ErrorDetail"
-                }
-              }
-            },
-            "headers": {
-              "WWW-Authenticate": {
-                "schema": {
-                  "type": "string"
-                },
-                "description": "ApiKey"
-              },
-              "X-Proxy-Replica": {
-                "$ref": "#/components/headers/X-Proxy-Replica"
-              }
-            }
+            "$ref": "#/components/responses/Unauthorized"
           }
         },
         "security": [
@@ -768,25 +678,7 @@ enum OpenAPIDocument {
             "$ref": "#/components/responses/ServiceUnavailable"
           },
           "401": {
-            "description": "Missing or unknown X-API-Key (only when API keys are configured).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ErrorDetail"
-                }
-              }
-            },
-            "headers": {
-              "WWW-Authenticate": {
-                "schema": {
-                  "type": "string"
-                },
-                "description": "ApiKey"
-              },
-              "X-Proxy-Replica": {
-                "$ref": "#/components/headers/X-Proxy-Replica"
-              }
-            }
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
             "description": "Only the destination identity may read its endpoint.",
@@ -875,25 +767,7 @@ enum OpenAPIDocument {
             "$ref": "#/components/responses/ServiceUnavailable"
           },
           "401": {
-            "description": "Missing or unknown X-API-Key (only when API keys are configured).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ErrorDetail"
-                }
-              }
-            },
-            "headers": {
-              "WWW-Authenticate": {
-                "schema": {
-                  "type": "string"
-                },
-                "description": "ApiKey"
-              },
-              "X-Proxy-Replica": {
-                "$ref": "#/components/headers/X-Proxy-Replica"
-              }
-            }
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
             "description": "Only the destination identity may register its push endpoint.",
@@ -971,25 +845,7 @@ enum OpenAPIDocument {
             "$ref": "#/components/responses/ServiceUnavailable"
           },
           "401": {
-            "description": "Missing or unknown X-API-Key (only when API keys are configured).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ErrorDetail"
-                }
-              }
-            },
-            "headers": {
-              "WWW-Authenticate": {
-                "schema": {
-                  "type": "string"
-                },
-                "description": "ApiKey"
-              },
-              "X-Proxy-Replica": {
-                "$ref": "#/components/headers/X-Proxy-Replica"
-              }
-            }
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
             "description": "Only the destination identity may remove its push endpoint.",
@@ -1094,25 +950,7 @@ enum OpenAPIDocument {
             "$ref": "#/components/responses/ServiceUnavailable"
           },
           "401": {
-            "description": "Missing or unknown X-API-Key (only when API keys are configured).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ErrorDetail"
-                }
-              }
-            },
-            "headers": {
-              "WWW-Authenticate": {
-                "schema": {
-                  "type": "string"
-                },
-                "description": "ApiKey"
-              },
-              "X-Proxy-Replica": {
-                "$ref": "#/components/headers/X-Proxy-Replica"
-              }
-            }
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
             "description": "Only the destination identity may lease its inbox.",
@@ -1198,25 +1036,7 @@ enum OpenAPIDocument {
             "$ref": "#/components/responses/ServiceUnavailable"
           },
           "401": {
-            "description": "Missing or unknown X-API-Key (only when API keys are configured).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ErrorDetail"
-                }
-              }
-            },
-            "headers": {
-              "WWW-Authenticate": {
-                "schema": {
-                  "type": "string"
-                },
-                "description": "ApiKey"
-              },
-              "X-Proxy-Replica": {
-                "$ref": "#/components/headers/X-Proxy-Replica"
-              }
-            }
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
             "description": "Only the request's destination may answer it.",
@@ -2006,6 +1826,27 @@ enum OpenAPIDocument {
             "schema": {
               "$ref": "#/components/schemas/ErrorDetail"
             }
+          }
+        }
+      },
+      "Unauthorized": {
+        "description": "Missing or unknown X-API-Key (only when API keys are configured).",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorDetail"
+            }
+          }
+        },
+        "headers": {
+          "WWW-Authenticate": {
+            "schema": {
+              "type": "string"
+            },
+            "description": "ApiKey"
+          },
+          "X-Proxy-Replica": {
+            "$ref": "#/components/headers/X-Proxy-Replica"
           }
         }
       }
