@@ -163,6 +163,7 @@ let package = Package(
             name: "SyftProxyRedisTests",
             dependencies: [
                 "SyftProxyRedis",
+                "SyftProxyTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

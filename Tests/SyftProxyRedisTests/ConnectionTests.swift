@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import SyftProxyTestSupport
 import Testing
 @testable import SyftProxyRedis
 
@@ -116,7 +117,7 @@ import Testing
     }
 
     @Test func unreachableRedisIsUnavailable() async throws {
-        let port = try LoopbackPort.free()
+        let port = try FreePort.find()
         await #expect {
             try await RedisConnection.connect(
                 configuration: RedisConfiguration(host: "127.0.0.1", port: port), eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: testLogger)

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Synchronization
 import SyftProxyRedis
+import SyftProxyTestSupport
 
 /// A throwaway `redis-server` on a free 127.0.0.1 port, without persistence. It can be stopped
 /// and started again on the same port, to test outages.
@@ -43,7 +44,7 @@ final class RedisServerProcess: Sendable {
     static func launch(options: [String] = []) async throws -> RedisServerProcess {
         var lastError: (any Error)?
         for _ in 0..<5 {
-            let server = RedisServerProcess(port: try LoopbackPort.free(), options: options)
+            let server = RedisServerProcess(port: try FreePort.find(), options: options)
             do {
                 try await server.start()
                 return server
