@@ -30,6 +30,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "File of key=identity lines (PROXY_API_KEYS_FILE).") var apiKeysFile: String?
     @Option(name: .customLong("syftbox-data-dir"), help: "SyftBox data_dir holding datasites/; turns on the SyftBox transport (PROXY_SYFTBOX_DATA_DIR).") var syftBoxDataDirectory: String?
     @Option(name: .customLong("syftbox-email"), help: "Identity the proxy writes SyftBox request files as (PROXY_SYFTBOX_EMAIL).") var syftBoxEmail: String?
+    @Option(name: .customLong("syftbox-poll-interval"), help: "Seconds between looks for SyftBox answers (PROXY_SYFTBOX_POLL_INTERVAL, default 0.5).") var syftBoxPollInterval: Double?
+    @Option(help: "Push deliveries in flight per replica (PROXY_PUSH_CONCURRENCY, default 32).") var pushConcurrency: Int?
+    @Option(help: "Seconds a connection may wait for a complete request head (PROXY_IDLE_TIMEOUT, default 75).") var idleTimeout: Double?
+    @Option(help: "Seconds from a request's head to the end of its body (PROXY_BODY_TIMEOUT, default 30).") var bodyTimeout: Double?
+    @Option(help: "Comma-separated CIDRs of proxies whose X-Forwarded-For is believed (PROXY_TRUSTED_PROXIES, default none).") var trustedProxies: String?
 
     func run() async throws {
         var configuration: ProxyConfiguration
@@ -80,16 +85,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
+    /// Copies the flags given over the environment's values. Ranges are not checked here:
+    /// `validate()` checks every setting, however it was given, with the same bounds.
     private func apply(to configuration: inout ProxyConfiguration) throws {
         if let host { configuration.host = host }
-        if let port {
-            guard (0...65535).contains(port) else { throw ConfigurationError("--port must be from 0 to 65535") }
-            configuration.port = port
-        }
-        if let workers {
-            guard workers >= 1 else { throw ConfigurationError("--workers must be at least 1") }
-            configuration.workers = workers
-        }
+        if let port { configuration.port = port }
+        if let workers { configuration.workers = workers }
         if let logLevel { configuration.logLevel = try ProxyConfiguration.parseLogLevel(logLevel) }
         if let redisURL { configuration.redisURL = redisURL.isEmpty ? nil : redisURL }
         if let maxRequests { configuration.maxRequests = maxRequests }
@@ -101,18 +102,16 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxBodyBytes { configuration.maxBodyBytesOverride = maxBodyBytes }
         if let leaseSeconds { configuration.leaseSeconds = leaseSeconds }
         if let replicaID { configuration.replicaID = replicaID }
-        if let rateLimit {
-            guard rateLimit >= 0 else { throw ConfigurationError("--rate-limit must be 0 or more") }
-            configuration.rateLimit = rateLimit
-        }
+        if let rateLimit { configuration.rateLimit = rateLimit }
         if let apiKeysFile { configuration.apiKeysFile = apiKeysFile }
         if let syftBoxDataDirectory { configuration.syftBoxDataDirectory = syftBoxDataDirectory }
         if let syftBoxEmail { configuration.syftBoxEmail = syftBoxEmail }
-        for (name, value) in [("--timeout", configuration.timeout), ("--max-timeout", configuration.maxTimeout), ("--request-ttl", configuration.requestTTL), ("--lease-seconds", configuration.leaseSeconds)] where !(value > 0) {
-            throw ConfigurationError("\(name) must be greater than 0")
-        }
-        guard configuration.maxRequests >= 1, configuration.maxAttempts >= 1 else {
-            throw ConfigurationError("--max-requests and --max-attempts must be at least 1")
+        if let syftBoxPollInterval { configuration.syftBoxPollInterval = syftBoxPollInterval }
+        if let pushConcurrency { configuration.pushConcurrency = pushConcurrency }
+        if let idleTimeout { configuration.idleTimeout = idleTimeout }
+        if let bodyTimeout { configuration.bodyTimeout = bodyTimeout }
+        if let trustedProxies {
+            configuration.trustedProxies = try ProxyConfiguration.parseTrustedProxies(trustedProxies, name: "--trusted-proxies")
         }
     }
 

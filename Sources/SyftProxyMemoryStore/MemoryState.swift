@@ -23,7 +23,8 @@ struct MemoryState {
     var expiries = MinHeap<String>()
     var idempotencyExpiries = MinHeap<String>()
     var leasedCount = 0
-    var rateWindows: [String: (window: Double, used: Int)] = [:]
+    /// Rate limits: each key's theoretical arrival time (GCRA), see MemoryStore.consumeRateLimit.
+    var rateLimits: [String: Double] = [:]
 
     init(settings: StoreSettings) { self.settings = settings }
 

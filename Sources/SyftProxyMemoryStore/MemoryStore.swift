@@ -157,22 +157,37 @@ public final class MemoryStore: RPCStore {
         }
     }
 
+    /// GCRA, the same arithmetic as the Redis store's script: each request of cost 1 moves
+    /// the key's theoretical arrival time (TAT) on by window / limit; a request is allowed
+    /// while that leaves the TAT at most one window ahead of now. A full budget can be spent
+    /// at once, and then it refills evenly, one request every window / limit seconds.
     public func consumeRateLimit(key: String, cost: Int, limit: Int, window: Double) async throws -> RateLimitDecision {
         let now = clock()
-        let current = (now / window).rounded(.down)
-        let resetAfter = (current + 1) * window - now
         return state.withLock { state in
-            var used = state.rateWindows[key].flatMap { $0.window == current ? $0.used : nil } ?? 0
-            guard used + cost <= limit else {
-                return RateLimitDecision(allowed: false, limit: limit, remaining: max(0, limit - used), resetAfter: resetAfter)
+            let (decision, arrival) = Self.gcra(stored: state.rateLimits[key], now: now, cost: cost, limit: limit, window: window)
+            if let arrival {
+                state.rateLimits[key] = arrival
+                if state.rateLimits.count > 100_000 { state.rateLimits = state.rateLimits.filter { $0.value > now } }
             }
-            used += cost
-            state.rateWindows[key] = (current, used)
-            if state.rateWindows.count > 100_000 {
-                state.rateWindows = state.rateWindows.filter { $0.value.window == current }
-            }
-            return RateLimitDecision(allowed: true, limit: limit, remaining: limit - used, resetAfter: resetAfter)
+            return decision
         }
+    }
+
+    /// The decision and, when allowed, the key's new TAT.
+    static func gcra(stored: Double?, now: Double, cost: Int, limit: Int, window: Double) -> (RateLimitDecision, Double?) {
+        guard limit > 0, window > 0 else { return (RateLimitDecision(allowed: false, limit: limit, remaining: 0, resetAfter: max(window, 0)), nil) }
+        let interval = window / Double(limit)
+        let slack = 1e-6
+        let arrival = max(stored ?? now, now)
+        func remaining(_ at: Double) -> Int { min(limit, max(0, Int(((now + window - at) / interval + slack).rounded(.down)))) }
+        let after = arrival + Double(cost) * interval
+        guard after - now <= window + slack else {
+            // Refused: seconds until this request would fit (until the budget is full when it
+            // costs more than the whole budget).
+            let wait = cost > limit ? arrival - now : after - window - now
+            return (RateLimitDecision(allowed: false, limit: limit, remaining: remaining(arrival), resetAfter: max(0, wait)), nil)
+        }
+        return (RateLimitDecision(allowed: true, limit: limit, remaining: remaining(after), resetAfter: after - now), after)
     }
 
     /// Signals go out after the lock is released so woken tasks never contend with it.

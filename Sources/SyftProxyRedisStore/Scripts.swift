@@ -260,18 +260,36 @@ enum Scripts {
     """#)
 
     /// ARGV: key, cost, limit, window seconds. {allowed 0|1, remaining, reset after (text)}.
-    /// A fixed window per key; refused requests consume nothing.
+    /// GCRA, as the memory store computes it: the key holds its theoretical arrival time
+    /// (TAT); each request of cost 1 moves it on by window / limit, and a request is allowed
+    /// while the TAT stays at most one window ahead of now. A full budget can be spent at once,
+    /// then it refills evenly, so no window boundary lets a second budget through. Reset
+    /// after: until the budget is full when allowed; until this request would fit when
+    /// refused. Refused requests consume nothing.
     static let rateLimit = RedisScriptSource(prelude + #"""
     local cost, limit, window = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+    if limit <= 0 or window <= 0 then return {0, 0, fmt(window)} end
     local t = now()
-    local current = math.floor(t / window)
-    local k = ns .. ':rl:' .. ARGV[1] .. ':' .. current
-    local used = tonumber(redis.call('GET', k) or '0')
-    local reset = fmt((current + 1) * window - t)
-    if used + cost > limit then return {0, limit - used, reset} end
-    redis.call('INCRBY', k, cost)
-    redis.call('PEXPIRE', k, math.ceil(window * 1000) + 1000)
-    return {1, limit - used - cost, reset}
+    local k = ns .. ':rl:' .. ARGV[1]
+    local interval = window / limit
+    local slack = 0.000001
+    local tat = tonumber(redis.call('GET', k) or '0') or 0
+    if tat < t then tat = t end
+    local function remaining(at)
+      local n = math.floor((t + window - at) / interval + slack)
+      if n < 0 then n = 0 end
+      if n > limit then n = limit end
+      return n
+    end
+    local after = tat + cost * interval
+    if after - t > window + slack then
+      local wait = after - window - t
+      if cost > limit then wait = tat - t end
+      if wait < 0 then wait = 0 end
+      return {0, remaining(tat), fmt(wait)}
+    end
+    redis.call('SET', k, string.format('%.17g', after), 'PX', math.ceil((after - t) * 1000) + 1000)
+    return {1, remaining(after), fmt(after - t)}
     """#)
 
     /// {pull queued, push queued, leased}; forgets pull queues that emptied.

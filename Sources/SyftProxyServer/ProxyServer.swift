@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import HummingbirdCore
 import Hummingbird
 import Logging
 import NIOCore
@@ -8,18 +9,44 @@ import SyftProxyCore
 
 /// Assembles the HTTP API and the replica's background services around a store.
 public enum ProxyServer {
+    /// The whole route table. Router-level middleware runs for every request, matched or not
+    /// (outermost first): compression preference, client address, error answers and the access
+    /// log, then the refusal of non-canonical paths. Everything under /rpc is registered on
+    /// one route group whose middleware, API keys then the in-flight cap, runs after the
+    /// router matched the route, so a route added to the group later is guarded by default
+    /// and no spelling of a path can reach it around the check. Only the operations routes
+    /// (/, /health, /ready, /metrics, /openapi.json) are registered outside the group.
     public static func makeRouter(environment: ProxyEnvironment) -> Router<ProxyRequestContext> {
         let router = Router(context: ProxyRequestContext.self)
         router.add(middleware: CompressionMiddleware())
+        router.add(middleware: ClientAddressMiddleware(trusted: environment.configuration.trustedProxies))
         router.add(middleware: ErrorMiddleware(environment: environment))
-        router.add(middleware: AuthMiddleware(keys: environment.apiKeys))
-        router.add(middleware: InFlightLimitMiddleware(limit: environment.configuration.maxRequests, metrics: environment.metrics))
+        router.add(middleware: PathGuardMiddleware())
         OperationsRoutes(environment: environment).register(on: router)
-        SendRoutes(environment: environment).register(on: router)
-        StatusRoutes(environment: environment).register(on: router)
-        DeliveryRoutes(environment: environment).register(on: router)
-        AppRoutes(environment: environment).register(on: router)
+
+        let rpc = router.group("rpc")
+            .add(middleware: AuthMiddleware(keys: environment.apiKeys))
+            .add(middleware: InFlightLimitMiddleware(limit: environment.configuration.maxRequests, metrics: environment.metrics))
+        SendRoutes(environment: environment).register(on: rpc)
+        StatusRoutes(environment: environment).register(on: rpc)
+        DeliveryRoutes(environment: environment).register(on: rpc)
+        AppRoutes(environment: environment).register(on: rpc)
         return router
+    }
+
+    /// Header limits of the HTTP/1 decoder: a request over them is answered 400 and its
+    /// connection closed before any route runs. Real callers send a few hundred bytes.
+    public static let headerLimits = HTTP1Channel.Configuration.DecoderConfiguration(
+        maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: 200)
+
+    /// HTTP/1 with PROXY_IDLE_TIMEOUT (a connection without a complete request head, idle or
+    /// trickling its headers, is closed) and PROXY_BODY_TIMEOUT (see BodyDeadlineHandler).
+    static func server(_ configuration: ProxyConfiguration) -> HTTPServerBuilder {
+        let bodyTimeout = configuration.bodyTimeout
+        return .http1(configuration: HTTP1Channel.Configuration(
+            additionalChannelHandlers: [BodyDeadlineHandler(seconds: bodyTimeout)],
+            idleTimeout: .nanoseconds(Int64(configuration.idleTimeout * 1_000_000_000)),
+            httpDecoderConfiguration: headerLimits))
     }
 
     /// The application with its background services (sweeper, push forwarder). The caller
@@ -34,6 +61,7 @@ public enum ProxyServer {
         let configuration = environment.configuration
         var app = Application(
             router: makeRouter(environment: environment),
+            server: server(configuration),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "syft-proxy"),
             onServerRunning: onServerRunning,
             eventLoopGroupProvider: .shared(eventLoopGroup),

@@ -34,9 +34,13 @@ import SyftProxyServer
             #expect(registered.status == .ok)
             #expect(registered.json?["url"] == "syft://bob@example.com/app_data/pingpong/rpc")
             #expect(try await client.get("/rpc/apps/pingpong/endpoint?destination=bob@example.com").json?["transport"] == "syftbox")
-            let badApp = try await client.put("/rpc/apps/%2E%2E/endpoint", ["destination": "bob@example.com", "transport": "syftbox"])
+            let badApp = try await client.put("/rpc/apps/a*b/endpoint", ["destination": "bob@example.com", "transport": "syftbox"])
             #expect(badApp.status == .unprocessableContent)
             #expect(badApp.json?["detail"]?.arrayValue?.first?["loc"] == ["path", "app_name"])
+            // A '..' segment never reaches the route: it is refused before routing.
+            let dotDot = try await client.put("/rpc/apps/%2E%2E/endpoint", ["destination": "bob@example.com", "transport": "syftbox"])
+            #expect(dotDot.status == .badRequest)
+            #expect(dotDot.json?["detail"]?.stringValue?.contains("'..' segment") == true)
             #expect(try await client.delete("/rpc/apps/pingpong/endpoint?destination=bob@example.com").json?["transport"] == "pull")
         }
     }

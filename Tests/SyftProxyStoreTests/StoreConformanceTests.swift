@@ -335,3 +335,65 @@ import Testing
         }
     }
 }
+
+/// Rate limits without the boundary burst, on every store: a full budget may be spent at
+/// once, then it refills evenly; no instant lets a second budget through.
+@Suite struct RateLimitConformanceTests {
+    @Test(arguments: StoreKind.allCases)
+    func aSpentBudgetRefusesTheNextRequestAndRefillsEvenly(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            let limit = 30
+            for n in 0..<limit {
+                let decision = try await store.consumeRateLimit(key: "id:alice", cost: 1, limit: limit, window: 60)
+                #expect(decision.allowed, "request \(n + 1) of \(limit)")
+                #expect(decision.remaining == limit - n - 1)
+            }
+            let refused = try await store.consumeRateLimit(key: "id:alice", cost: 1, limit: limit, window: 60)
+            #expect(!refused.allowed)
+            #expect(refused.remaining == 0)
+            // One request comes back every 60 / 30 = 2 s, not the whole budget at a boundary.
+            #expect(refused.resetAfter > 1.5 && refused.resetAfter <= 2.0, "\(refused.resetAfter)")
+            let allowed = try await store.consumeRateLimit(key: "id:bob", cost: 1, limit: limit, window: 60)
+            #expect(allowed.resetAfter > 1.9 && allowed.resetAfter <= 2.0, "until full: \(allowed.resetAfter)")
+            // A cost over the whole budget never fits; it waits for a full budget and consumes nothing.
+            let huge = try await store.consumeRateLimit(key: "id:carol", cost: limit + 1, limit: limit, window: 60)
+            #expect(!huge.allowed && huge.remaining == limit)
+            #expect(try await store.consumeRateLimit(key: "id:carol", cost: limit, limit: limit, window: 60).allowed)
+        }
+    }
+
+    /// Spend the budget just before a fixed-window boundary (a 2 s window, so the test is
+    /// short), then keep asking across the boundary: a fixed window hands out a second full
+    /// budget there; the even refill allows only what the elapsed time earned.
+    @Test(arguments: StoreKind.allCases)
+    func noInstantLetsASecondBudgetThrough(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            let limit = 20, window = 2.0
+            // 0.3 s before a multiple of the window (the boundary of a window counted from the epoch).
+            let now = Timestamp.now()
+            let boundary = ((now / window).rounded(.down) + 1) * window
+            var wait = boundary - 0.3 - now
+            if wait < 0 { wait += window }
+            try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+            let start = Timestamp.now()
+            var allowed: [Double] = []
+            for _ in 0..<limit {
+                if try await store.consumeRateLimit(key: "ip:10.0.0.1", cost: 1, limit: limit, window: window).allowed { allowed.append(Timestamp.now()) }
+            }
+            #expect(allowed.count == limit)
+            // Across the boundary and 0.6 s past it.
+            while Timestamp.now() < start + 0.9 {
+                if try await store.consumeRateLimit(key: "ip:10.0.0.1", cost: 1, limit: limit, window: window).allowed { allowed.append(Timestamp.now()) }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let elapsed = Timestamp.now() - start
+            let earned = Int((elapsed / (window / Double(limit))).rounded(.up)) + 1
+            #expect(allowed.count - limit <= earned, "\(allowed.count - limit) allowed after the budget within \(elapsed) s; at most \(earned) earned")
+            // Within any window, fewer than two budgets.
+            for (index, time) in allowed.enumerated() {
+                let inWindow = allowed[index...].prefix { $0 < time + window }.count
+                #expect(inWindow < 2 * limit)
+            }
+        }
+    }
+}

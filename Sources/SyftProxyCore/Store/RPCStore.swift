@@ -185,7 +185,9 @@ public protocol RPCStore: Sendable {
     func stats() async throws -> StoreStats
 
     /// Counts `cost` against `limit` per `window` seconds for `key`, shared by every replica
-    /// on the store. A refused request consumes nothing.
+    /// on the store: `limit` may be spent at once, after which the budget refills evenly
+    /// (GCRA), so no instant lets a second full budget through. A refused request consumes
+    /// nothing.
     func consumeRateLimit(key: String, cost: Int, limit: Int, window: Double) async throws -> RateLimitDecision
 }
 
@@ -204,8 +206,11 @@ extension RPCStore {
 public struct RateLimitDecision: Sendable, Equatable {
     public var allowed: Bool
     public var limit: Int
+    /// Requests of cost 1 that would be allowed right now.
     public var remaining: Int
-    /// Seconds until the current window ends and the budget refills.
+    /// Allowed: seconds until the budget is full again. Refused: seconds until this request
+    /// would be allowed (for cost 1, until a request is allowed again; for a cost above the
+    /// limit, which is never allowed, until the budget is full).
     public var resetAfter: Double
 
     public init(allowed: Bool, limit: Int, remaining: Int, resetAfter: Double) {

@@ -42,8 +42,38 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var syftBoxEmail: String?
     /// How often answer files are looked for without a file event.
     public var syftBoxPollInterval: Double = 0.5
+    /// Seconds a connection may sit without a complete request head (idle keep-alive, or
+    /// headers trickled in) before the server closes it.
+    public var idleTimeout: Double = 75
+    /// Seconds from a request's head to the last byte of its body; a body sent slower is cut
+    /// off with 408 and the connection closed.
+    public var bodyTimeout: Double = 30
+    /// Networks of the proxies in front of the replicas (an ingress, a load balancer). Only a
+    /// peer inside one is believed about X-Forwarded-For; empty trusts no one.
+    public var trustedProxies: [IPNetwork] = []
 
     public init() {}
+
+    /// The accepted range of every numeric setting. Seconds are bounded so that no conversion
+    /// to milliseconds or nanoseconds, here or in Redis, can overflow.
+    public enum Bounds {
+        public static let port = 0...65535
+        public static let workers = 1...512
+        public static let maxRequests = 1...10_000_000
+        public static let rateLimit = 0...100_000_000
+        public static let maxAttempts = 1...1000
+        public static let maxParamsBytes = 2...1_000_000_000
+        public static let maxBodyBytes = 2...4_000_000_000
+        public static let pushConcurrency = 1...10_000
+        /// A day: the longest a caller may wait for an answer.
+        public static let timeout: ClosedRange<Double> = 0.001...86_400
+        /// 30 days.
+        public static let requestTTL: ClosedRange<Double> = 1...2_592_000
+        public static let leaseSeconds: ClosedRange<Double> = 0.1...86_400
+        public static let syftBoxPollInterval: ClosedRange<Double> = 0.01...60
+        public static let idleTimeout: ClosedRange<Double> = 1...86_400
+        public static let bodyTimeout: ClosedRange<Double> = 1...86_400
+    }
 
     public var maxBodyBytes: Int { maxBodyBytesOverride ?? maxParamsBytes * 4 }
 
@@ -55,51 +85,107 @@ public struct ProxyConfiguration: Sendable, Equatable {
         StoreSettings(requestTTL: requestTTL, maximumAttempts: maxAttempts, leaseSeconds: leaseSeconds)
     }
 
-    /// Reads PROXY_* variables; unknown variables are ignored, malformed ones are errors.
+    /// Reads PROXY_* variables; unknown variables are ignored, malformed or out-of-range ones
+    /// are errors naming the variable.
     public init(environment: [String: String]) throws(ConfigurationError) {
         let reader = EnvironmentReader(environment: environment)
         host = reader.string("PROXY_HOST") ?? host
-        port = try reader.int("PROXY_PORT", range: 0...65535) ?? port
-        workers = try reader.int("PROXY_WORKERS", range: 1...512) ?? workers
+        port = try reader.int("PROXY_PORT", range: Bounds.port) ?? port
+        workers = try reader.int("PROXY_WORKERS", range: Bounds.workers) ?? workers
         if let level = reader.string("PROXY_LOG_LEVEL") { logLevel = try Self.parseLogLevel(level) }
         if let format = reader.string("PROXY_LOG_FORMAT") {
             guard ["json", "text"].contains(format) else { throw ConfigurationError("PROXY_LOG_FORMAT must be json or text, got '\(format)'") }
             logFormat = format
         }
-        maxRequests = try reader.int("PROXY_MAX_REQUESTS", range: 1...10_000_000) ?? maxRequests
-        timeout = try reader.seconds("PROXY_TIMEOUT") ?? timeout
-        maxTimeout = try reader.seconds("PROXY_MAX_TIMEOUT") ?? maxTimeout
+        maxRequests = try reader.int("PROXY_MAX_REQUESTS", range: Bounds.maxRequests) ?? maxRequests
+        timeout = try reader.seconds("PROXY_TIMEOUT", range: Bounds.timeout) ?? timeout
+        maxTimeout = try reader.seconds("PROXY_MAX_TIMEOUT", range: Bounds.timeout) ?? maxTimeout
         redisURL = reader.string("PROXY_REDIS_URL")
-        requestTTL = try reader.seconds("PROXY_REQUEST_TTL") ?? requestTTL
+        requestTTL = try reader.seconds("PROXY_REQUEST_TTL", range: Bounds.requestTTL) ?? requestTTL
         apiKeys = reader.string("PROXY_API_KEYS")
         apiKeysFile = reader.string("PROXY_API_KEYS_FILE")
-        rateLimit = try reader.int("PROXY_RATE_LIMIT", range: 0...100_000_000) ?? rateLimit
-        maxAttempts = try reader.int("PROXY_MAX_ATTEMPTS", range: 1...1000) ?? maxAttempts
-        maxParamsBytes = try reader.int("PROXY_MAX_PARAMS_BYTES", range: 2...1_000_000_000) ?? maxParamsBytes
-        maxBodyBytesOverride = try reader.int("PROXY_MAX_BODY_BYTES", range: 2...4_000_000_000)
-        leaseSeconds = try reader.seconds("PROXY_LEASE_SECONDS") ?? leaseSeconds
+        rateLimit = try reader.int("PROXY_RATE_LIMIT", range: Bounds.rateLimit) ?? rateLimit
+        maxAttempts = try reader.int("PROXY_MAX_ATTEMPTS", range: Bounds.maxAttempts) ?? maxAttempts
+        maxParamsBytes = try reader.int("PROXY_MAX_PARAMS_BYTES", range: Bounds.maxParamsBytes) ?? maxParamsBytes
+        maxBodyBytesOverride = try reader.int("PROXY_MAX_BODY_BYTES", range: Bounds.maxBodyBytes)
+        leaseSeconds = try reader.seconds("PROXY_LEASE_SECONDS", range: Bounds.leaseSeconds) ?? leaseSeconds
         replicaID = reader.string("PROXY_REPLICA_ID")
-        pushConcurrency = try reader.int("PROXY_PUSH_CONCURRENCY", range: 1...10_000) ?? pushConcurrency
+        pushConcurrency = try reader.int("PROXY_PUSH_CONCURRENCY", range: Bounds.pushConcurrency) ?? pushConcurrency
         syftBoxDataDirectory = reader.string("PROXY_SYFTBOX_DATA_DIR")
         syftBoxEmail = reader.string("PROXY_SYFTBOX_EMAIL")
-        syftBoxPollInterval = try reader.seconds("PROXY_SYFTBOX_POLL_INTERVAL") ?? syftBoxPollInterval
+        syftBoxPollInterval = try reader.seconds("PROXY_SYFTBOX_POLL_INTERVAL", range: Bounds.syftBoxPollInterval) ?? syftBoxPollInterval
+        idleTimeout = try reader.seconds("PROXY_IDLE_TIMEOUT", range: Bounds.idleTimeout) ?? idleTimeout
+        bodyTimeout = try reader.seconds("PROXY_BODY_TIMEOUT", range: Bounds.bodyTimeout) ?? bodyTimeout
+        if let text = reader.string("PROXY_TRUSTED_PROXIES") { trustedProxies = try Self.parseTrustedProxies(text, name: "PROXY_TRUSTED_PROXIES") }
         try validate()
     }
 
-    /// Checks the relations between settings, after flags have been applied too.
+    /// Checks every setting's range and the relations between settings. Runs after the CLI's
+    /// flags have been applied too, so a flag passes the same checks as its variable; each
+    /// message names the variable and its flag.
     public func validate() throws(ConfigurationError) {
+        try Self.check(port, Bounds.port, "PROXY_PORT", "--port")
+        try Self.check(workers, Bounds.workers, "PROXY_WORKERS", "--workers")
+        try Self.check(maxRequests, Bounds.maxRequests, "PROXY_MAX_REQUESTS", "--max-requests")
+        try Self.check(rateLimit, Bounds.rateLimit, "PROXY_RATE_LIMIT", "--rate-limit")
+        try Self.check(maxAttempts, Bounds.maxAttempts, "PROXY_MAX_ATTEMPTS", "--max-attempts")
+        try Self.check(maxParamsBytes, Bounds.maxParamsBytes, "PROXY_MAX_PARAMS_BYTES", "--max-params-bytes")
+        if let maxBodyBytesOverride { try Self.check(maxBodyBytesOverride, Bounds.maxBodyBytes, "PROXY_MAX_BODY_BYTES", "--max-body-bytes") }
+        try Self.check(pushConcurrency, Bounds.pushConcurrency, "PROXY_PUSH_CONCURRENCY", "--push-concurrency")
+        try Self.check(seconds: timeout, Bounds.timeout, "PROXY_TIMEOUT", "--timeout")
+        try Self.check(seconds: maxTimeout, Bounds.timeout, "PROXY_MAX_TIMEOUT", "--max-timeout")
+        try Self.check(seconds: requestTTL, Bounds.requestTTL, "PROXY_REQUEST_TTL", "--request-ttl")
+        try Self.check(seconds: leaseSeconds, Bounds.leaseSeconds, "PROXY_LEASE_SECONDS", "--lease-seconds")
+        try Self.check(seconds: syftBoxPollInterval, Bounds.syftBoxPollInterval, "PROXY_SYFTBOX_POLL_INTERVAL", "--syftbox-poll-interval")
+        try Self.check(seconds: idleTimeout, Bounds.idleTimeout, "PROXY_IDLE_TIMEOUT", "--idle-timeout")
+        try Self.check(seconds: bodyTimeout, Bounds.bodyTimeout, "PROXY_BODY_TIMEOUT", "--body-timeout")
+        if !(sweepInterval > 0 && sweepInterval <= 60) {
+            throw ConfigurationError("the sweep interval must be from 0 to 60 seconds, got \(sweepInterval)")
+        }
         if timeout > maxTimeout {
-            throw ConfigurationError("PROXY_TIMEOUT (\(timeout)) must not exceed PROXY_MAX_TIMEOUT (\(maxTimeout))")
+            throw ConfigurationError("PROXY_TIMEOUT (\(JSONValue.format(timeout))) must not exceed PROXY_MAX_TIMEOUT (\(JSONValue.format(maxTimeout)))")
         }
         if maxBodyBytes < maxParamsBytes {
             throw ConfigurationError("PROXY_MAX_BODY_BYTES (\(maxBodyBytes)) must be at least PROXY_MAX_PARAMS_BYTES (\(maxParamsBytes))")
         }
+        if maxBodyBytesOverride == nil, !Bounds.maxBodyBytes.contains(maxBodyBytes) {
+            throw ConfigurationError("PROXY_MAX_BODY_BYTES defaults to 4 x PROXY_MAX_PARAMS_BYTES (\(maxBodyBytes)), more than \(Bounds.maxBodyBytes.upperBound); set PROXY_MAX_BODY_BYTES (--max-body-bytes)")
+        }
         if requestTTL < timeout {
-            throw ConfigurationError("PROXY_REQUEST_TTL (\(requestTTL)) must be at least PROXY_TIMEOUT (\(timeout)), or records would expire before their requests time out")
+            throw ConfigurationError("PROXY_REQUEST_TTL (\(JSONValue.format(requestTTL))) must be at least PROXY_TIMEOUT (\(JSONValue.format(timeout))), or records would expire before their requests time out")
         }
         try validateSyftBox()
         if let redisURL, !redisURL.hasPrefix("redis://") {
             throw ConfigurationError("PROXY_REDIS_URL must look like redis://host:6379/0, got '\(redisURL)'")
+        }
+    }
+
+    static func check(_ value: Int, _ range: ClosedRange<Int>, _ name: String, _ flag: String) throws(ConfigurationError) {
+        guard range.contains(value) else {
+            throw ConfigurationError("\(name) (\(flag)) must be a whole number from \(range.lowerBound) to \(range.upperBound), got \(value)")
+        }
+    }
+
+    static func check(seconds value: Double, _ range: ClosedRange<Double>, _ name: String, _ flag: String) throws(ConfigurationError) {
+        guard value.isFinite, range.contains(value) else {
+            throw ConfigurationError("\(name) (\(flag)) must be a number of seconds from \(JSONValue.format(range.lowerBound)) to \(JSONValue.format(range.upperBound))\(Self.spelledOut(range.upperBound)), got \(JSONValue.format(value))")
+        }
+    }
+
+    private static func spelledOut(_ seconds: Double) -> String {
+        switch seconds {
+        case 86_400: " (1 day)"
+        case 2_592_000: " (30 days)"
+        default: ""
+        }
+    }
+
+    /// Comma-separated CIDRs ("10.0.0.0/8, 192.168.1.7, ::1/128").
+    public static func parseTrustedProxies(_ text: String, name: String) throws(ConfigurationError) -> [IPNetwork] {
+        switch IPNetwork.parseList(text) {
+        case .success(let networks): return networks
+        case .failure(let invalid):
+            throw ConfigurationError("\(name) must be comma-separated networks such as 10.0.0.0/8 or ::1/128; '\(invalid.text)' is not one")
         }
     }
 
@@ -172,10 +258,10 @@ private struct EnvironmentReader {
         return value
     }
 
-    func seconds(_ name: String) throws(ConfigurationError) -> Double? {
+    func seconds(_ name: String, range: ClosedRange<Double>) throws(ConfigurationError) -> Double? {
         guard let text = string(name) else { return nil }
-        guard let value = Double(text), value.isFinite, value > 0 else {
-            throw ConfigurationError("\(name) must be a number of seconds greater than 0, got '\(text)'")
+        guard let value = Double(text), value.isFinite, range.contains(value) else {
+            throw ConfigurationError("\(name) must be a number of seconds from \(JSONValue.format(range.lowerBound)) to \(JSONValue.format(range.upperBound)), got '\(text)'")
         }
         return value
     }

@@ -3,7 +3,7 @@ import Synchronization
 
 /// PROXY_MAX_REQUESTS: bounds the RPC work one replica holds at once (blocking callers
 /// included). Past it a caller gets 503 with Retry-After instead of the replica growing
-/// without bound; probes and metrics are never refused.
+/// without bound. It sits on the /rpc route group, so probes and metrics are never refused.
 final class InFlightLimitMiddleware: RouterMiddleware, Sendable {
     typealias Context = ProxyRequestContext
     private let limit: Int
@@ -18,7 +18,6 @@ final class InFlightLimitMiddleware: RouterMiddleware, Sendable {
     var inFlight: Int { current.load(ordering: .relaxed) }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path.hasPrefix("/rpc/") else { return try await next(request, context) }
         let now = current.add(1, ordering: .relaxed).newValue
         defer {
             let remaining = current.subtract(1, ordering: .relaxed).newValue

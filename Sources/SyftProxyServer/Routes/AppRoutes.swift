@@ -6,8 +6,8 @@ import SyftProxySyftBox
 struct AppRoutes: Sendable {
     let environment: ProxyEnvironment
 
-    func register(on router: Router<ProxyRequestContext>) {
-        router.get("/rpc/schema/:app_name") { request, context in
+    func register(on rpc: RouterGroup<ProxyRequestContext>) {
+        rpc.get("schema/:app_name") { request, context in
             let appName = try context.pathParameter("app_name")
             if let schema = try await environment.store.schema(appName: appName) { return JSONResponse.make(schema) }
             // A syft-event app publishes its schema as a file, not over HTTP.
@@ -15,10 +15,10 @@ struct AppRoutes: Sendable {
             if let schema = environment.syftBox?.schema(appName: appName, destination: destination) { return JSONResponse.make(schema) }
             throw APIError.notFound("app '\(appName)' has published no schema; the app publishes one with PUT /rpc/schema/\(appName)")
         }
-        router.put("/rpc/schema/:app_name") { request, context in try await publishSchema(request, context: context) }
-        router.put("/rpc/apps/:app_name/endpoint") { request, context in try await registerEndpoint(request, context: context) }
-        router.get("/rpc/apps/:app_name/endpoint") { request, context in try await showEndpoint(request, context: context) }
-        router.delete("/rpc/apps/:app_name/endpoint") { request, context in try await removeEndpoint(request, context: context) }
+        rpc.put("schema/:app_name") { request, context in try await publishSchema(request, context: context) }
+        rpc.put("apps/:app_name/endpoint") { request, context in try await registerEndpoint(request, context: context) }
+        rpc.get("apps/:app_name/endpoint") { request, context in try await showEndpoint(request, context: context) }
+        rpc.delete("apps/:app_name/endpoint") { request, context in try await removeEndpoint(request, context: context) }
     }
 
     func publishSchema(_ request: Request, context: ProxyRequestContext) async throws -> Response {

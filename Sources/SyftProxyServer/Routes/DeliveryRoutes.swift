@@ -6,9 +6,9 @@ struct DeliveryRoutes: Sendable {
     let environment: ProxyEnvironment
     static let maximumBatch = 100
 
-    func register(on router: Router<ProxyRequestContext>) {
-        router.get("/rpc/inbox/:app_name") { request, context in try await inbox(request, context: context) }
-        router.post("/rpc/reply/:id") { request, context in try await reply(request, context: context) }
+    func register(on rpc: RouterGroup<ProxyRequestContext>) {
+        rpc.get("inbox/:app_name") { request, context in try await inbox(request, context: context) }
+        rpc.post("reply/:id") { request, context in try await reply(request, context: context) }
     }
 
     func inbox(_ request: Request, context: ProxyRequestContext) async throws -> Response {

@@ -6,9 +6,9 @@ import SyftProxyCore
 struct SendRoutes: Sendable {
     let environment: ProxyEnvironment
 
-    func register(on router: Router<ProxyRequestContext>) {
-        router.post("/rpc/send") { request, context in try await send(request, context: context) }
-        router.post("/rpc/broadcast") { request, context in try await broadcast(request, context: context) }
+    func register(on rpc: RouterGroup<ProxyRequestContext>) {
+        rpc.post("send") { request, context in try await send(request, context: context) }
+        rpc.post("broadcast") { request, context in try await broadcast(request, context: context) }
     }
 
     func send(_ request: Request, context: ProxyRequestContext) async throws -> Response {

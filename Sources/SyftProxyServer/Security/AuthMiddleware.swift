@@ -1,15 +1,17 @@
 import Hummingbird
 import SyftProxyCore
 
-/// With keys configured, every /rpc/* request needs an X-API-Key that maps to an identity;
-/// the identity goes into the context for the routes' ownership checks. Probes, metrics,
-/// server info and the API description stay open.
+/// With keys configured, every request it guards needs an X-API-Key that maps to an identity;
+/// the identity goes into the context for the routes' ownership checks. It sits on the /rpc
+/// route group (ProxyServer.makeRouter), so it runs once a request has matched an /rpc route,
+/// whatever the spelling of its path: routing decides what is guarded, not a prefix test.
+/// Probes, metrics, server info and the API description are registered outside the group.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = ProxyRequestContext
     let keys: APIKeys
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !keys.isEmpty, request.uri.path.hasPrefix("/rpc/") else { return try await next(request, context) }
+        guard !keys.isEmpty else { return try await next(request, context) }
         guard let key = request.headers[.apiKey], !key.isEmpty else {
             throw APIError(.unauthorized, "missing X-API-Key header: this proxy requires an API key for /rpc/* routes", headers: [.wwwAuthenticate: "ApiKey"])
         }
