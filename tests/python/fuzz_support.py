@@ -60,6 +60,10 @@ CHECKS = [
     "content_type_conformance",
     "response_headers_conformance",
     "response_schema_conformance",
+    # A call the document says is invalid must be refused (4xx), and one it says is valid
+    # must not be refused for its data: the document and the server agree on what is valid.
+    "negative_data_rejection",
+    "positive_data_acceptance",
 ]
 
 POOL_APP = "fuzz_pool"
@@ -69,8 +73,10 @@ APP_SCHEMA = {
         "add": {"params": {"a": "number", "b": "number"}, "returns": "number", "description": "Add two numbers"},
     },
 }
-# The document's pattern for a push URL, with the authority captured apart.
-PUSH_URL = re.compile(r"^([Hh][Tt][Tt][Pp][Ss]?)://[^/?#\s]+(.*)$", re.DOTALL)
+# The document's pattern for a push URL (whitespace spelled out as the server's rule, Unicode
+# White_Space, rather than a dialect's \s), with the authority captured apart.
+_WHITESPACE = "\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+PUSH_URL = re.compile(f"^([Hh][Tt][Tt][Pp][Ss]?)://[^/?#{_WHITESPACE}]+([^{_WHITESPACE}]*)$")
 
 
 # Answers that name the resource of the path: (method, path) -> (path parameter, answer member).
@@ -280,7 +286,8 @@ class FuzzTarget:
     def bound_case(self, case: Case) -> None:
         """Keeps a generated case fast and on 127.0.0.1 without changing what it tests.
 
-        - a push URL's host and port become the local sink's (scheme, path and query stay);
+        - a push URL of the documented form gets the local sink's host and port (scheme, path
+          and query stay); one outside the form is left as generated, for the server to refuse;
         - a blocking send with a timeout the server accepts waits at most BLOCKING_TIMEOUT;
         - an inbox wait the server accepts lasts at most INBOX_WAIT.
         """
@@ -289,7 +296,7 @@ class FuzzTarget:
         if method == "PUT" and path == "/rpc/apps/{app_name}/endpoint" and isinstance(body, dict):
             url = body.get("url")
             if isinstance(url, str):
-                match = PUSH_URL.match(url)
+                match = PUSH_URL.fullmatch(url)
                 if match:
                     body["url"] = f"{match.group(1)}://{self.sink_authority}{match.group(2)}"
         if method == "POST" and path == "/rpc/send" and isinstance(body, dict) and body.get("blocking") is True:
@@ -319,7 +326,11 @@ class FuzzTarget:
         except ValueError:
             return None
         url = registered.get("url") if isinstance(registered, dict) else None
-        if not isinstance(url, str) or self.sink_authority in url.split("/")[2:3]:
+        if not isinstance(url, str):
+            return None
+        # The authority ends at the first '/', '?' or '#' after the scheme.
+        authority = re.split(r"[/?#]", url.split("://", 1)[1], maxsplit=1)[0] if "://" in url else ""
+        if authority == self.sink_authority:
             return None
         assert self.http is not None
         # The same path the registration went to, byte for byte.

@@ -31,21 +31,23 @@ public struct SyftBoxURL: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Split on "/" scalars, not characters: a "/" followed by a combining mark is one
+    /// character but still a path separator.
     public init(parsing text: String) throws(ParseError) {
         let prefix = "syft://"
-        guard text.hasPrefix(prefix) else { throw .notSyftScheme }
-        let rest = text.dropFirst(prefix.count)
+        guard text.unicodeScalars.starts(with: prefix.unicodeScalars) else { throw .notSyftScheme }
+        let rest = text.unicodeScalars.dropFirst(prefix.unicodeScalars.count)
         guard let slash = rest.firstIndex(of: "/") else { throw .badPath("") }
-        let identity = String(rest[..<slash])
+        let identity = String(String.UnicodeScalarView(rest[..<slash]))
         guard Validation.isIdentity(identity) else { throw .badIdentity(identity) }
         let path = rest[rest.index(after: slash)...]
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
         guard segments.count >= 4, segments[0] == "app_data", segments[2] == "rpc",
-            segments[1].count >= 1, segments[1].count <= Validation.maximumNameLength,
+            segments[1].unicodeScalars.count >= 1, segments[1].unicodeScalars.count <= Validation.maximumNameLength,
             segments[3...].allSatisfy({ !$0.isEmpty })
-        else { throw .badPath("/" + String(path)) }
+        else { throw .badPath("/" + String(String.UnicodeScalarView(path))) }
         self.identity = identity
-        self.appName = String(segments[1])
+        self.appName = segments[1]
         self.endpoint = segments[3...].joined(separator: "/")
     }
 }

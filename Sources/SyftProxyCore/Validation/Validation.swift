@@ -17,15 +17,17 @@ public enum Validation {
     public static let maximumNameLength = 128
 
     /// An identity is email-like: exactly one '@' with something on both sides, no whitespace
-    /// or slash (it becomes a path segment in SyftBox).
+    /// or slash (it becomes a path segment in SyftBox). Checked scalar by scalar, and lengths
+    /// counted in scalars, as JSON Schema counts them: a "/" followed by a combining mark is
+    /// still a slash.
     public static func isIdentity(_ text: String) -> Bool {
         var ats = 0
         for scalar in text.unicodeScalars {
             if scalar == "@" { ats += 1 }
             if scalar.properties.isWhitespace || scalar == "/" || scalar.value < 0x20 { return false }
         }
-        guard ats == 1, text.count <= 254 else { return false }
-        return !text.hasPrefix("@") && !text.hasSuffix("@")
+        guard ats == 1, text.unicodeScalars.count <= 254 else { return false }
+        return text.unicodeScalars.first != "@" && text.unicodeScalars.last != "@"
     }
 
     /// Reads the members of a JSON object body, recording what is wrong as it goes.
@@ -54,9 +56,9 @@ public enum Validation {
             }
             if text.isEmpty {
                 fail(field, "String should have at least 1 character", type: "string_too_short")
-            } else if text.count > Validation.maximumNameLength {
+            } else if text.unicodeScalars.count > Validation.maximumNameLength {
                 fail(field, "String should have at most \(Validation.maximumNameLength) characters", type: "string_too_long")
-            } else if text.contains("/") || text.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+            } else if text.unicodeScalars.contains(where: { $0 == "/" || $0.value < 0x20 }) {
                 fail(field, "Value error, must not contain '/' or control characters", type: "value_error")
             }
             return text

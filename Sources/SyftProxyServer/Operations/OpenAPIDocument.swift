@@ -1,8 +1,21 @@
+import SyftProxyCore
+
 /// The OpenAPI 3.1 description served at /openapi.json. It describes every route
-/// ProxyServer.makeRouter registers, with the limits the validators enforce at their
-/// defaults (PROXY_MAX_TIMEOUT 300 s, PROXY_MAX_PARAMS_BYTES 1000000).
+/// ProxyServer.makeRouter registers, with the limits this replica's validators enforce
+/// (PROXY_MAX_TIMEOUT, PROXY_TIMEOUT); `json` is the document at the default settings.
 enum OpenAPIDocument {
-    static let json = #"""
+    static let json = json(for: ProxyConfiguration())
+
+    static func json(for configuration: ProxyConfiguration) -> String {
+        let maxTimeout = JSONValue.format(configuration.maxTimeout)
+        let defaultTimeout = JSONValue.format(configuration.timeout)
+        // SyftBox registration is only valid on a replica with a SyftBox folder.
+        let transports = configuration.syftBox == nil ? #"["push"]"# : #"["push", "syftbox"]"#
+        return document(maxTimeout: maxTimeout, defaultTimeout: defaultTimeout, transports: transports)
+    }
+
+    private static func document(maxTimeout: String, defaultTimeout: String, transports: String) -> String {
+        #"""
 {
   "openapi": "3.1.0",
   "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -203,10 +216,9 @@ enum OpenAPIDocument {
             "name": "traceparent",
             "in": "header",
             "required": false,
-            "description": "W3C trace context; push deliveries continue this trace as a child span.",
+            "description": "W3C trace context (version-traceid-parentid-flags, such as 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01); push deliveries continue this trace as a child span. As W3C Trace Context asks, a value that is not valid trace context is not an error: it is ignored and the request starts a new trace.",
             "schema": {
-              "type": "string",
-              "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}"
+              "type": "string"
             }
           }
         ],
@@ -338,10 +350,9 @@ enum OpenAPIDocument {
             "name": "traceparent",
             "in": "header",
             "required": false,
-            "description": "W3C trace context; push deliveries continue this trace as a child span.",
+            "description": "W3C trace context (version-traceid-parentid-flags, such as 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01); push deliveries continue this trace as a child span. As W3C Trace Context asks, a value that is not valid trace context is not an error: it is ignored and the request starts a new trace.",
             "schema": {
-              "type": "string",
-              "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}"
+              "type": "string"
             }
           }
         ],
@@ -445,7 +456,8 @@ enum OpenAPIDocument {
             "required": true,
             "description": "Request id from /rpc/send or /rpc/broadcast.",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^(?:[^/\\\\.][^/\\\\]*|\\.[^/\\\\.][^/\\\\]*|\\.\\.[^/\\\\]+)$"
             }
           }
         ],
@@ -465,11 +477,8 @@ enum OpenAPIDocument {
               }
             }
           },
-          "404": {
-            "$ref": "#/components/responses/NotFound"
-          },
-          "503": {
-            "$ref": "#/components/responses/ServiceUnavailable"
+          "400": {
+            "$ref": "#/components/responses/PathRefused"
           },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
@@ -488,6 +497,12 @@ enum OpenAPIDocument {
                 "$ref": "#/components/headers/X-Proxy-Replica"
               }
             }
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         },
         "security": [
@@ -512,7 +527,8 @@ enum OpenAPIDocument {
             "required": true,
             "description": "App name.",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^(?:[^/\\\\.][^/\\\\]*|\\.[^/\\\\.][^/\\\\]*|\\.\\.[^/\\\\]+)$"
             }
           },
           {
@@ -541,14 +557,17 @@ enum OpenAPIDocument {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/PathRefused"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
           "404": {
             "$ref": "#/components/responses/NotFound"
           },
           "503": {
             "$ref": "#/components/responses/ServiceUnavailable"
-          },
-          "401": {
-            "$ref": "#/components/responses/Unauthorized"
           }
         },
         "security": [
@@ -573,7 +592,8 @@ enum OpenAPIDocument {
             "required": true,
             "description": "App name.",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^(?:[^/\\\\.][^/\\\\]*|\\.[^/\\\\.][^/\\\\]*|\\.\\.[^/\\\\]+)$"
             }
           }
         ],
@@ -603,6 +623,12 @@ enum OpenAPIDocument {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/PathRefused"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
           "403": {
             "$ref": "#/components/responses/Forbidden"
           },
@@ -614,9 +640,6 @@ enum OpenAPIDocument {
           },
           "503": {
             "$ref": "#/components/responses/ServiceUnavailable"
-          },
-          "401": {
-            "$ref": "#/components/responses/Unauthorized"
           }
         },
         "security": [
@@ -642,7 +665,8 @@ enum OpenAPIDocument {
             "required": true,
             "description": "App name.",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^(?:[^/\\\\.][^/\\\\]*|\\.[^/\\\\.][^/\\\\]*|\\.\\.[^/\\\\]+)$"
             }
           },
           {
@@ -651,7 +675,7 @@ enum OpenAPIDocument {
             "required": true,
             "schema": {
               "type": "string",
-              "pattern": "^[^@\\s/\\u0000-\\u001F]+@[^@\\s/\\u0000-\\u001F]+$"
+              "pattern": "^[^@/\\u0000-\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+@[^@/\\u0000-\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+$"
             }
           }
         ],
@@ -671,11 +695,8 @@ enum OpenAPIDocument {
               }
             }
           },
-          "422": {
-            "$ref": "#/components/responses/ValidationFailed"
-          },
-          "503": {
-            "$ref": "#/components/responses/ServiceUnavailable"
+          "400": {
+            "$ref": "#/components/responses/PathRefused"
           },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
@@ -694,6 +715,12 @@ enum OpenAPIDocument {
                 "$ref": "#/components/headers/X-Proxy-Replica"
               }
             }
+          },
+          "422": {
+            "$ref": "#/components/responses/ValidationFailed"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         },
         "security": [
@@ -717,17 +744,8 @@ enum OpenAPIDocument {
             "required": true,
             "description": "App name.",
             "schema": {
-              "type": "string"
-            }
-          },
-          {
-            "name": "destination",
-            "in": "query",
-            "required": false,
-            "description": "Used when the body has no destination.",
-            "schema": {
               "type": "string",
-              "pattern": "^[^@\\s/\\u0000-\\u001F]+@[^@\\s/\\u0000-\\u001F]+$"
+              "pattern": "^(?:[^/\\\\.][^/\\\\]*|\\.[^/\\\\.][^/\\\\]*|\\.\\.[^/\\\\]+)$"
             }
           }
         ],
@@ -757,14 +775,8 @@ enum OpenAPIDocument {
               }
             }
           },
-          "413": {
-            "$ref": "#/components/responses/ContentTooLarge"
-          },
-          "422": {
-            "$ref": "#/components/responses/ValidationFailed"
-          },
-          "503": {
-            "$ref": "#/components/responses/ServiceUnavailable"
+          "400": {
+            "$ref": "#/components/responses/PathRefused"
           },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
@@ -783,6 +795,15 @@ enum OpenAPIDocument {
                 "$ref": "#/components/headers/X-Proxy-Replica"
               }
             }
+          },
+          "413": {
+            "$ref": "#/components/responses/ContentTooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/ValidationFailed"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         },
         "security": [
@@ -806,7 +827,8 @@ enum OpenAPIDocument {
             "required": true,
             "description": "App name.",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^(?:[^/\\\\.][^/\\\\]*|\\.[^/\\\\.][^/\\\\]*|\\.\\.[^/\\\\]+)$"
             }
           },
           {
@@ -815,7 +837,7 @@ enum OpenAPIDocument {
             "required": true,
             "schema": {
               "type": "string",
-              "pattern": "^[^@\\s/\\u0000-\\u001F]+@[^@\\s/\\u0000-\\u001F]+$"
+              "pattern": "^[^@/\\u0000-\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+@[^@/\\u0000-\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+$"
             }
           }
         ],
@@ -835,14 +857,8 @@ enum OpenAPIDocument {
               }
             }
           },
-          "404": {
-            "$ref": "#/components/responses/NotFound"
-          },
-          "422": {
-            "$ref": "#/components/responses/ValidationFailed"
-          },
-          "503": {
-            "$ref": "#/components/responses/ServiceUnavailable"
+          "400": {
+            "$ref": "#/components/responses/PathRefused"
           },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
@@ -861,6 +877,15 @@ enum OpenAPIDocument {
                 "$ref": "#/components/headers/X-Proxy-Replica"
               }
             }
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "422": {
+            "$ref": "#/components/responses/ValidationFailed"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         },
         "security": [
@@ -888,7 +913,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 128
+              "maxLength": 128,
+              "pattern": "^(?:[^/\\\\.][^/\\\\]*|\\.[^/\\\\.][^/\\\\]*|\\.\\.[^/\\\\]+)$"
             }
           },
           {
@@ -899,16 +925,16 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "pattern": "^[^@\\s/\\u0000-\\u001F]+@[^@\\s/\\u0000-\\u001F]+$"
+              "pattern": "^[^@/\\u0000-\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+@[^@/\\u0000-\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+$"
             }
           },
           {
             "name": "max",
             "in": "query",
             "required": false,
-            "description": "Most requests to lease; a fractional value is truncated.",
+            "description": "Most requests to lease, a whole number from 1 to 100.",
             "schema": {
-              "type": "number",
+              "type": "integer",
               "minimum": 1,
               "maximum": 100,
               "default": 10
@@ -922,7 +948,7 @@ enum OpenAPIDocument {
             "schema": {
               "type": "number",
               "minimum": 0,
-              "maximum": 300,
+              "maximum": \#(maxTimeout),
               "default": 0
             }
           }
@@ -943,11 +969,8 @@ enum OpenAPIDocument {
               }
             }
           },
-          "422": {
-            "$ref": "#/components/responses/ValidationFailed"
-          },
-          "503": {
-            "$ref": "#/components/responses/ServiceUnavailable"
+          "400": {
+            "$ref": "#/components/responses/PathRefused"
           },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
@@ -966,6 +989,12 @@ enum OpenAPIDocument {
                 "$ref": "#/components/headers/X-Proxy-Replica"
               }
             }
+          },
+          "422": {
+            "$ref": "#/components/responses/ValidationFailed"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         },
         "security": [
@@ -990,7 +1019,8 @@ enum OpenAPIDocument {
             "required": true,
             "description": "Request id from the inbox item.",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^(?:[^/\\\\.][^/\\\\]*|\\.[^/\\\\.][^/\\\\]*|\\.\\.[^/\\\\]+)$"
             }
           }
         ],
@@ -1020,20 +1050,8 @@ enum OpenAPIDocument {
               }
             }
           },
-          "404": {
-            "$ref": "#/components/responses/NotFound"
-          },
-          "409": {
-            "$ref": "#/components/responses/Conflict"
-          },
-          "413": {
-            "$ref": "#/components/responses/ContentTooLarge"
-          },
-          "422": {
-            "$ref": "#/components/responses/ValidationFailed"
-          },
-          "503": {
-            "$ref": "#/components/responses/ServiceUnavailable"
+          "400": {
+            "$ref": "#/components/responses/PathRefused"
           },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
@@ -1052,6 +1070,21 @@ enum OpenAPIDocument {
                 "$ref": "#/components/headers/X-Proxy-Replica"
               }
             }
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/ContentTooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/ValidationFailed"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         },
         "security": [
@@ -1091,7 +1124,7 @@ enum OpenAPIDocument {
             "type": "string",
             "minLength": 3,
             "maxLength": 254,
-            "pattern": "^[^@\\s/\\u0000-\\u001F]+@[^@\\s/\\u0000-\\u001F]+$",
+            "pattern": "^[^@/\\u0000-\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+@[^@/\\u0000-\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+$",
             "description": "User whose app runs the call. An identity with exactly one '@' (something on both sides), no whitespace or '/'.",
             "examples": [
               "bob@example.com"
@@ -1120,8 +1153,8 @@ enum OpenAPIDocument {
               "null"
             ],
             "exclusiveMinimum": 0,
-            "maximum": 300,
-            "default": 60,
+            "maximum": \#(maxTimeout),
+            "default": \#(defaultTimeout),
             "description": "Seconds before an unanswered request fails as timed out. Greater than 0 and at most PROXY_MAX_TIMEOUT (default 300); the default is PROXY_TIMEOUT (default 60). null means the default."
           },
           "headers": {
@@ -1190,8 +1223,8 @@ enum OpenAPIDocument {
               "null"
             ],
             "exclusiveMinimum": 0,
-            "maximum": 300,
-            "default": 60,
+            "maximum": \#(maxTimeout),
+            "default": \#(defaultTimeout),
             "description": "Seconds before an unanswered request fails as timed out. Greater than 0 and at most PROXY_MAX_TIMEOUT (default 300); the default is PROXY_TIMEOUT (default 60). null means the default."
           },
           "destinations": {
@@ -1201,7 +1234,7 @@ enum OpenAPIDocument {
             "description": "SyftBox URLs; each gives the destination identity and the app. One malformed URL rejects the whole broadcast with a 422 at [\"body\", \"destinations\", index] and creates nothing.",
             "items": {
               "type": "string",
-              "pattern": "^syft://[^@\\s/\\u0000-\\u001F]+@[^@\\s/\\u0000-\\u001F]+/app_data/[^/]{1,128}/rpc/[^/]+(/[^/]+)*$",
+              "pattern": "^syft://[^@/\\u0000-\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+@[^@/\\u0000-\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+/app_data/[^/]{1,128}/rpc/[^/]+(/[^/]+)*$",
               "examples": [
                 "syft://bob@example.com/app_data/calculator/rpc/add"
               ]
@@ -1401,20 +1434,15 @@ enum OpenAPIDocument {
           "functions"
         ],
         "properties": {
-          "app_name": {
-            "type": "string",
-            "description": "Must equal the path's app_name when present; filled in from the path when absent."
-          },
           "functions": {
             "type": "object",
             "additionalProperties": {
-              "$ref": "#/components/schemas/FunctionSchema"
+              "description": "Conventionally a FunctionSchema ({params, returns, description}); stored as published, its shape unchecked."
             }
           }
         },
         "examples": [
           {
-            "app_name": "calculator",
             "functions": {
               "add": {
                 "params": {
@@ -1426,7 +1454,8 @@ enum OpenAPIDocument {
               }
             }
           }
-        ]
+        ],
+        "description": "functions maps each function name to its description. The body may also carry app_name, which must then equal the path's (422 otherwise); the stored schema always carries the path's app_name."
       },
       "SchemaPublished": {
         "type": "object",
@@ -1500,32 +1529,53 @@ enum OpenAPIDocument {
             "type": "string",
             "minLength": 3,
             "maxLength": 254,
-            "pattern": "^[^@\\s/\\u0000-\\u001F]+@[^@\\s/\\u0000-\\u001F]+$",
-            "description": "Identity whose requests for this app are delivered this way. Required unless given as ?destination=. An identity with exactly one '@'; for SyftBox it must also have a dot in the domain (name@domain.tld).",
+            "pattern": "^[^@/\\u0000-\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+@[^@/\\u0000-\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+$",
+            "description": "Identity whose requests for this app are delivered this way. An identity with exactly one '@'; for SyftBox it must also have a dot in the domain (name@domain.tld). (Older clients that cannot send it may give it as ?destination= instead; the body's wins.)",
             "examples": [
               "bob@example.com"
             ]
           },
           "url": {
             "type": "string",
-            "format": "uri",
-            "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]+[^\\s]*$",
-            "description": "Push only (required there): absolute http:// or https:// URL the proxy POSTs each request to.",
+            "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*$",
+            "description": "Push only (required there): absolute http:// or https:// URL the proxy POSTs each request to: a non-empty authority and no whitespace.",
             "examples": [
               "http://127.0.0.1:9000/rpc"
             ]
           },
           "transport": {
             "type": "string",
-            "enum": [
-              "push",
-              "syftbox"
-            ],
+            "enum": \#(transports),
             "default": "push",
-            "description": "push delivers by HTTP POST to url; syftbox writes syft-rpc request files into the datasites folder."
+            "description": "push delivers by HTTP POST to url; syftbox (offered only when this replica has a SyftBox folder, PROXY_SYFTBOX_DATA_DIR) writes syft-rpc request files into the datasites folder."
           }
         },
-        "description": "Push: {destination, url}. SyftBox: {destination, transport: \"syftbox\"} with no url."
+        "description": "Push: {destination, url} (url required). SyftBox: {destination, transport: \"syftbox\"} with no url.",
+        "required": [
+          "destination"
+        ],
+        "if": {
+          "properties": {
+            "transport": {
+              "const": "syftbox"
+            }
+          },
+          "required": [
+            "transport"
+          ]
+        },
+        "then": {
+          "not": {
+            "required": [
+              "url"
+            ]
+          }
+        },
+        "else": {
+          "required": [
+            "url"
+          ]
+        }
       },
       "EndpointRegistered": {
         "type": "object",
@@ -1849,6 +1899,21 @@ enum OpenAPIDocument {
             "$ref": "#/components/headers/X-Proxy-Replica"
           }
         }
+      },
+      "PathRefused": {
+        "description": "The path is not in its plain form (an empty, '.' or '..' segment, a backslash, an encoded '/' or '\\'); refused before routing.",
+        "headers": {
+          "X-Proxy-Replica": {
+            "$ref": "#/components/headers/X-Proxy-Replica"
+          }
+        },
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorDetail"
+            }
+          }
+        }
       }
     },
     "headers": {
@@ -1908,4 +1973,5 @@ enum OpenAPIDocument {
   }
 }
 """#
+    }
 }

@@ -7,6 +7,7 @@ struct OperationsRoutes: Sendable {
     let environment: ProxyEnvironment
 
     func register(on router: Router<ProxyRequestContext>) {
+        let openAPI = OpenAPIDocument.json(for: environment.configuration)
         router.get("/") { _, _ in
             JSONResponse.make([
                 "name": "syft-proxy",
@@ -43,7 +44,7 @@ struct OperationsRoutes: Sendable {
         router.get("/openapi.json") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+                body: ResponseBody(byteBuffer: ByteBuffer(string: openAPI)))
         }
     }
 }
