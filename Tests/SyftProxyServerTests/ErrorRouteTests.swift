@@ -82,7 +82,11 @@ import SyftProxyServer
             let refused = try await client.post("/rpc/send", sendBody())
             #expect(refused.status == .serviceUnavailable)
             #expect(refused.headers[.retryAfter] == "1")
+            // One cap for the whole /rpc group, whichever route holds it; probes are outside it.
+            #expect(try await client.get("/rpc/inbox/calculator?destination=bob@example.com").status == .serviceUnavailable)
+            #expect(try await client.get("/rpc/status/unknown").status == .serviceUnavailable)
             #expect(try await client.get("/health").status == .ok)
+            #expect(try await client.get("/metrics").status == .ok)
             #expect(try await blocked.status == .gatewayTimeout)
             #expect(try await client.post("/rpc/send", sendBody()).status == .ok)
         }

@@ -42,7 +42,7 @@ struct ErrorMiddleware: RouterMiddleware {
         let level: Logger.Level = code >= 500 ? .warning : code >= 400 ? .info : .debug
         guard context.logger.logLevel <= level else { return }
         var metadata: Logger.Metadata = [
-            "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(code)",
+            "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(code)", "client": "\(context.clientAddress)",
             "duration_ms": "\(Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000)",
         ]
         if let id = response.headers[.requestID] { metadata["request_id"] = "\(id)" }
