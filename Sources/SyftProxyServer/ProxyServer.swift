@@ -36,7 +36,7 @@ public enum ProxyServer {
 
     /// Header limits of the HTTP/1 decoder: a request over them is answered 400 and its
     /// connection closed before any route runs. Real callers send a few hundred bytes.
-    public static let headerLimits = HTTP1Channel.Configuration.DecoderConfiguration(
+    static let headerLimits = HTTP1Channel.Configuration.DecoderConfiguration(
         maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: 200)
 
     /// HTTP/1 with PROXY_IDLE_TIMEOUT (a connection without a complete request head, idle or

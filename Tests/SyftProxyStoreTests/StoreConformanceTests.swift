@@ -342,19 +342,22 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func aSpentBudgetRefusesTheNextRequestAndRefillsEvenly(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let limit = 30
+            let limit = 10
+            let started = Timestamp.now()
             for n in 0..<limit {
                 let decision = try await store.consumeRateLimit(key: "id:alice", cost: 1, limit: limit, window: 60)
                 #expect(decision.allowed, "request \(n + 1) of \(limit)")
                 #expect(decision.remaining == limit - n - 1)
             }
             let refused = try await store.consumeRateLimit(key: "id:alice", cost: 1, limit: limit, window: 60)
+            let elapsed = Timestamp.now() - started
             #expect(!refused.allowed)
             #expect(refused.remaining == 0)
-            // One request comes back every 60 / 30 = 2 s, not the whole budget at a boundary.
-            #expect(refused.resetAfter > 1.5 && refused.resetAfter <= 2.0, "\(refused.resetAfter)")
+            // One request comes back every 60 / 10 = 6 s after the first was counted, not the
+            // whole budget at a boundary.
+            #expect(refused.resetAfter > 6 - elapsed - 0.05 && refused.resetAfter <= 6, "\(refused.resetAfter) after \(elapsed) s")
             let allowed = try await store.consumeRateLimit(key: "id:bob", cost: 1, limit: limit, window: 60)
-            #expect(allowed.resetAfter > 1.9 && allowed.resetAfter <= 2.0, "until full: \(allowed.resetAfter)")
+            #expect(allowed.resetAfter > 5.9 && allowed.resetAfter <= 6, "until full: \(allowed.resetAfter)")
             // A cost over the whole budget never fits; it waits for a full budget and consumes nothing.
             let huge = try await store.consumeRateLimit(key: "id:carol", cost: limit + 1, limit: limit, window: 60)
             #expect(!huge.allowed && huge.remaining == limit)
