@@ -5,7 +5,9 @@ boundary cases of its coverage phase, then MAX_EXAMPLES generated calls per oper
 Each answer must be one the document allows: no 5xx but the documented 503 and 504, a status
 code the operation documents, the documented content type, headers and body schema, and an
 answer about /rpc/.../{name} must name the {name} that was sent (path parameters are
-percent-decoded). The server must still be running afterwards (SPEC.md, Errors: "Never a
+percent-decoded). The document and the server must also agree on what is valid: a call the
+document says is invalid is refused (negative_data_rejection), and one it says is valid is
+not refused for its data (positive_data_acceptance). The server must still be running afterwards (SPEC.md, Errors: "Never a
 crash"), and must not have accepted a push URL outside the documented form.
 
 Two servers are fuzzed: the embedded store without API keys, and one with API keys where
