@@ -155,8 +155,17 @@ public final class RedisStore: RPCStore {
         let reply = try await run(scripts.sweep, [String(settings.maximumAttempts), JSONValue.format(settings.leaseSeconds), String(Self.sweepBatch)])
         let counts = (reply.array ?? []).map { Int($0.int ?? 0) }
         guard counts.count == 3 else { throw StoreError.corrupt("sweep answered \(reply)") }
-        return SweepReport(timedOut: counts[0], redelivered: counts[1], exhausted: counts[2])
+        var report = SweepReport(timedOut: counts[0], redelivered: counts[1], exhausted: counts[2])
+        // After the sweep, so requests it just failed are trimmed in the same tick.
+        let trim = try await run(scripts.trimQueues, Self.trimArguments)
+        let trimCounts = (trim.array ?? []).map { Int($0.int ?? 0) }
+        guard trimCounts.count == 3 else { throw StoreError.corrupt("queue trim answered \(trim)") }
+        report.trimmedIDs = trimCounts[0]
+        report.forgottenQueues = trimCounts[1]
+        return report
     }
+
+    static let trimArguments = [QueueMaintenance.queuesPerStep, QueueMaintenance.idsPerStep, QueueMaintenance.idsPerQueue].map(String.init)
 
     public func waitForFinal(id: String, until deadline: Double) async throws -> RPCRecord? {
         let ticket = finals.register(id)
@@ -227,7 +236,11 @@ public final class RedisStore: RPCStore {
     }
 
     public func registerPushEndpoint(appName: String, destination: String, url: String) async throws {
-        _ = try await run(scripts.registerEndpoint, [appName, destination, url])
+        _ = try await run(scripts.registerEndpoint, [appName, destination, url, ""])
+    }
+
+    public func registerPushEndpointIfAbsent(appName: String, destination: String, url: String) async throws -> Bool {
+        try await run(scripts.registerEndpoint, [appName, destination, url, "nx"]).int != -1
     }
 
     public func removePushEndpoint(appName: String, destination: String) async throws -> Bool {
@@ -296,5 +309,6 @@ struct LoadedScripts: Sendable {
     let removeEndpoint = RedisScript(Scripts.removeEndpoint.source)
     let publishSchema = RedisScript(Scripts.publishSchema.source)
     let stats = RedisScript(Scripts.stats.source)
+    let trimQueues = RedisScript(Scripts.trimQueues.source)
     let rateLimit = RedisScript(Scripts.rateLimit.source)
 }
