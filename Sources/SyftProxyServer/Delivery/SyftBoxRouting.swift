@@ -9,8 +9,10 @@ import SyftProxySyftBox
 /// created it), the pair has no registered endpoint (push URL or SyftBox), and no pull
 /// consumer has polled its inbox within the last minute, the proxy registers the SyftBox
 /// transport for the pair, exactly as `PUT /rpc/apps/{app}/endpoint` with
-/// `{"transport": "syftbox"}` would, and logs it. Decisions are remembered for a few seconds
-/// so a busy pair costs one `stat` per send, not store round trips.
+/// `{"transport": "syftbox"}` would, and logs it. The "no endpoint" check and the
+/// registration are one atomic store step, so an endpoint registered meanwhile (by an app,
+/// or another replica) is never overwritten. Decisions are remembered for a few seconds so a
+/// busy pair costs one `stat` per send, not store round trips.
 final class SyftBoxRouting: Sendable {
     let transport: SyftBoxTransport
     let store: any RPCStore
@@ -30,10 +32,9 @@ final class SyftBoxRouting: Sendable {
         let now = Timestamp.now()
         if let until = decided.withLock({ $0[pair] }), until > now { return }
         defer { decided.withLock { $0[pair] = now + Self.memorySeconds } }
-        if try await store.pushEndpoint(appName: appName, destination: destination) != nil { return }
         if try await store.hasActivePullConsumer(appName: appName, destination: destination) { return }
         let url = SyftBoxEndpoint.appURL(destination: destination, appName: appName)
-        try await store.registerPushEndpoint(appName: appName, destination: destination, url: url)
+        guard try await store.registerPushEndpointIfAbsent(appName: appName, destination: destination, url: url) else { return }
         logger.notice("routing a pair through SyftBox: its app folder exists and nothing else serves it", metadata: [
             "app_name": "\(appName)", "destination": "\(destination)", "url": "\(url)",
         ])
