@@ -114,9 +114,10 @@ struct MemoryState {
         pushQueue = []
         var deliveries: [PushDelivery] = []
         var wakes = Wakes()
+        let stopAt = Swift.max(0, queue.count - max - QueueMaintenance.idsPerPushLease)
         // A pair whose endpoint was removed while queued goes back to pull delivery, at the back
         // of its queue so the requests handed back keep their order.
-        while deliveries.count < max, !queue.isEmpty {
+        while deliveries.count < max, queue.count > stopAt {
             let batch = lease(from: &queue, max: 1, now: now)
             guard let record = batch.first else { continue }
             let name = QueueName(appName: record.appName, destination: record.destination)
@@ -127,7 +128,13 @@ struct MemoryState {
                 enqueue(record.id, name: name, atFront: false, wakes: &wakes)
             }
         }
-        pushQueue = queue + pushQueue
+        // Usually nothing was pushed meanwhile, and the queue goes back without a copy.
+        if pushQueue.isEmpty {
+            pushQueue = queue
+        } else {
+            queue.append(contentsOf: pushQueue)
+            pushQueue = queue
+        }
         return (deliveries, wakes)
     }
 

@@ -105,7 +105,7 @@ public final class RedisStore: RPCStore {
     }
 
     public func leasePush(max: Int) async throws -> [PushDelivery] {
-        let reply = try await run(scripts.leasePush, [String(max), String(settings.leaseSeconds)])
+        let reply = try await run(scripts.leasePush, [String(max), String(settings.leaseSeconds), String(max + QueueMaintenance.idsPerPushLease)])
         return try (reply.array ?? []).compactMap { pair in
             guard let parts = pair.array, parts.count == 2, let url = parts[0].string,
                 let record = try RecordCoding.record(from: parts[1])

@@ -117,16 +117,19 @@ enum Scripts {
     return out
     """#)
 
-    /// ARGV: max, lease seconds. Pairs {url, record}. A pair whose URL was removed while its
-    /// request was queued goes back to pull delivery, at the back of the pair's queue so the
-    /// ids handed back keep their order.
+    /// ARGV: max, lease seconds, most ids to take off the list. Pairs {url, record}. A pair
+    /// whose URL was removed while its request was queued goes back to pull delivery, at the
+    /// back of the pair's queue so the ids handed back keep their order; the limit bounds one
+    /// call however many there are (the forwarder calls again while the list is not empty).
     static let leasePush = RedisScriptSource(prelude + #"""
-    local max, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
+    local max, lease, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
     local t = now()
     local out = {}
-    while #out < max do
+    local taken = 0
+    while #out < max and taken < limit do
       local id = redis.call('LPOP', ns .. ':push')
       if not id then break end
+      taken = taken + 1
       local r = leaseOne(id, t, lease)
       if r then
         local k = rkey(id)

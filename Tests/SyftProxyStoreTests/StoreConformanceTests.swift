@@ -292,6 +292,24 @@ import Testing
         }
     }
 
+    /// Handing a removed pair's push work back costs each push lease a bounded number of ids;
+    /// the forwarder's next leases take the rest, and the order holds throughout.
+    @Test(arguments: StoreKind.allCases)
+    func pushLeaseHandsBackABoundedNumberOfIDsPerCall(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            try await store.registerPushEndpoint(appName: "calculator", destination: "bob@example.com", url: "http://127.0.0.1:9/rpc")
+            let queued = (0..<1_500).map { newRequest(params: ["n": .int($0)]) }
+            _ = try await store.create(queued, idempotencyKey: nil)
+            #expect(try await store.removePushEndpoint(appName: "calculator", destination: "bob@example.com"))
+            #expect(try await store.leasePush(max: 1).isEmpty)
+            #expect(try await store.stats().queuedForPush == 1_500 - 1 - QueueMaintenance.idsPerPushLease)
+            for _ in 0..<10 where try await store.stats().queuedForPush > 0 { _ = try await store.leasePush(max: 1) }
+            #expect(try await store.stats().queuedForPush == 0)
+            let leased = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 2_000)
+            #expect(leased.map(\.id) == queued.map(\.id))
+        }
+    }
+
     /// Automatic routing checks that a pair has no endpoint and registers one; an endpoint
     /// registered between the check and the registration must survive it.
     @Test(arguments: StoreKind.allCases)

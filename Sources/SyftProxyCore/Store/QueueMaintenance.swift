@@ -11,4 +11,7 @@ public enum QueueMaintenance {
     public static let idsPerStep = 5_000
     /// Ids looked at from the head of one queue per visit.
     public static let idsPerQueue = 1_000
+    /// Ids one push lease takes off the push queue beyond those it delivers: requests that
+    /// ended, or whose pair's endpoint was removed and which go back to pull delivery.
+    public static let idsPerPushLease = 1_000
 }
