@@ -17,7 +17,7 @@ final class SyftBoxRouting: Sendable {
     let transport: SyftBoxTransport
     let store: any RPCStore
     let logger: Logger
-    private let decided = Mutex<[QueueName: Double]>([:])
+    private let decided = Mutex(RecentDecisions(limit: 10_000))
     static let memorySeconds: Double = 5
 
     init(transport: SyftBoxTransport, store: any RPCStore, logger: Logger) {
@@ -30,13 +30,37 @@ final class SyftBoxRouting: Sendable {
         guard transport.hasAppFolder(destination: destination, appName: appName) else { return }
         let pair = QueueName(appName: appName, destination: destination)
         let now = Timestamp.now()
-        if let until = decided.withLock({ $0[pair] }), until > now { return }
-        defer { decided.withLock { $0[pair] = now + Self.memorySeconds } }
+        if decided.withLock({ $0.isFresh(pair, now: now) }) { return }
+        defer { decided.withLock { $0.remember(pair, until: now + Self.memorySeconds, now: now) } }
         if try await store.hasActivePullConsumer(appName: appName, destination: destination) { return }
         let url = SyftBoxEndpoint.appURL(destination: destination, appName: appName)
         guard try await store.registerPushEndpointIfAbsent(appName: appName, destination: destination, url: url) else { return }
         logger.notice("routing a pair through SyftBox: its app folder exists and nothing else serves it", metadata: [
             "app_name": "\(appName)", "destination": "\(destination)", "url": "\(url)",
         ])
+    }
+}
+
+/// Pairs decided recently, each until a time. At `limit` entries the stale ones go, and if
+/// all are fresh, all go (costing each pair one more decision): insertions stay amortized
+/// O(1) and memory bounded however many pairs a replica sees.
+struct RecentDecisions {
+    let limit: Int
+    private var until: [QueueName: Double] = [:]
+
+    init(limit: Int) { self.limit = limit }
+
+    var count: Int { until.count }
+
+    func isFresh(_ pair: QueueName, now: Double) -> Bool {
+        (until[pair] ?? -.infinity) > now
+    }
+
+    mutating func remember(_ pair: QueueName, until time: Double, now: Double) {
+        if until[pair] == nil, until.count >= limit {
+            until = until.filter { $0.value > now }
+            if until.count >= limit { until.removeAll(keepingCapacity: true) }
+        }
+        until[pair] = time
     }
 }
