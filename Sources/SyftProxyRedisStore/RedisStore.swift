@@ -258,7 +258,7 @@ public final class RedisStore: RPCStore {
     static let consumerWindowText = String(Int(pullConsumerWindow))
 
     public func stats() async throws -> StoreStats {
-        let counts = (try await run(scripts.stats, []).array ?? []).map { Int($0.int ?? 0) }
+        let counts = (try await run(scripts.stats, [String(QueueMaintenance.queuesPerStep)]).array ?? []).map { Int($0.int ?? 0) }
         guard counts.count == 3 else { throw StoreError.corrupt("stats answered unexpectedly") }
         return StoreStats(queuedForPull: counts[0], queuedForPush: counts[1], leased: counts[2])
     }

@@ -273,10 +273,17 @@ enum Scripts {
     return {1, limit - used - cost, reset}
     """#)
 
-    /// {pull queued, push queued, leased}, each one read: the pull count is the total the last
-    /// complete walk of ``trimQueues`` found, so no call here grows with the number of queues.
+    /// ARGV: most queues to count one by one. {pull queued, push queued, leased}. With more
+    /// queues than that, the pull count is the total the last complete walk of ``trimQueues``
+    /// found, so the work here never grows with the number of queues.
     static let stats = RedisScriptSource(prelude + #"""
-    local pull = tonumber(redis.call('HGET', ns .. ':queuewalk', 'total') or '0')
+    local queues = ns .. ':queues'
+    local pull = 0
+    if redis.call('SCARD', queues) <= tonumber(ARGV[1]) then
+      for _, q in ipairs(redis.call('SMEMBERS', queues)) do pull = pull + redis.call('LLEN', q) end
+    else
+      pull = tonumber(redis.call('HGET', ns .. ':queuewalk', 'total') or '0')
+    end
     return {pull, redis.call('LLEN', ns .. ':push'), redis.call('ZCARD', ns .. ':leases')}
     """#)
 

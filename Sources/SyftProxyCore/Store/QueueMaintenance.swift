@@ -3,7 +3,8 @@
 /// the head of the queues it visits and forgets queues left empty. The budgets bound the work
 /// of one step whatever the number of queues; a full walk takes about
 /// `queues / queuesPerStep` sweeps, which is also how stale the pull queue gauge can be on
-/// the Redis store.
+/// the Redis store once it has more than `queuesPerStep` queues (with fewer it counts them
+/// all at each read).
 public enum QueueMaintenance {
     /// Queues visited per step.
     public static let queuesPerStep = 500

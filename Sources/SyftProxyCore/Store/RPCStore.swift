@@ -196,8 +196,9 @@ public protocol RPCStore: Sendable {
     /// ``pullConsumerWindow`` seconds: a pull consumer is serving it.
     func hasActivePullConsumer(appName: String, destination: String) async throws -> Bool
 
-    /// Bounded work, whatever the number of queues: `queuedForPull` may be as old as one walk
-    /// over the pull queues (``QueueMaintenance``) on a store that cannot count it exactly.
+    /// Bounded work, whatever the number of queues. On a store that cannot count every queue
+    /// at once (Redis with more than ``QueueMaintenance/queuesPerStep`` queues),
+    /// `queuedForPull` is the total of the last complete walk over the pull queues.
     func stats() async throws -> StoreStats
 
     /// Counts `cost` against `limit` per `window` seconds for `key`, shared by every replica
