@@ -12,10 +12,17 @@ struct MemoryState {
     let settings: StoreSettings
     var entries: [String: Entry] = [:]
     var pullQueues: [QueueName: Deque<String>] = [:]
+    /// Ids on all pull queues, so stats need not add up every queue.
+    var pullQueuedCount = 0
+    /// Pairs whose pull queue the sweep's walk visits in turn (each once: see `walking`).
+    var queueWalk: Deque<QueueName> = []
+    var walking: Set<QueueName> = []
     var pushQueue: Deque<String> = []
     var endpoints: [QueueName: String] = [:]
-    /// When each pair's inbox was last leased from (one entry per pair ever polled).
+    /// When each pair's inbox was last leased from, within ``pullConsumerWindow``: the sweep
+    /// forgets pairs idle for longer, visiting `consumerWalk` in turn.
     var pullConsumerSeen: [QueueName: Double] = [:]
+    var consumerWalk: Deque<QueueName> = []
     var schemas: [String: (schema: JSONValue, owner: String?)] = [:]
     var idempotency: [String: (id: String, expiresAt: Double)] = [:]
     var deadlines = MinHeap<String>()
@@ -68,6 +75,8 @@ struct MemoryState {
             wakes.push = true
         } else {
             if atFront { pullQueues[name, default: []].prepend(id) } else { pullQueues[name, default: []].append(id) }
+            pullQueuedCount += 1
+            if walking.insert(name).inserted { queueWalk.append(name) }
             wakes.inboxes.append(name)
         }
     }
@@ -94,17 +103,22 @@ struct MemoryState {
 
     mutating func leaseInbox(_ name: QueueName, max: Int, now: Double) -> [RPCRecord] {
         guard var queue = pullQueues.removeValue(forKey: name) else { return [] }
+        let before = queue.count
         let leased = lease(from: &queue, max: max, now: now)
+        pullQueuedCount -= before - queue.count
         if !queue.isEmpty { pullQueues[name] = queue }
         return leased
     }
 
-    mutating func leasePush(max: Int, now: Double) -> [PushDelivery] {
+    mutating func leasePush(max: Int, now: Double) -> ([PushDelivery], Wakes) {
         var queue = pushQueue
         pushQueue = []
         var deliveries: [PushDelivery] = []
-        // A pair whose endpoint was removed while queued goes back to pull delivery.
-        while deliveries.count < max, !queue.isEmpty {
+        var wakes = Wakes()
+        let stopAt = Swift.max(0, queue.count - max - QueueMaintenance.idsPerPushLease)
+        // A pair whose endpoint was removed while queued goes back to pull delivery, at the back
+        // of its queue so the requests handed back keep their order.
+        while deliveries.count < max, queue.count > stopAt {
             let batch = lease(from: &queue, max: 1, now: now)
             guard let record = batch.first else { continue }
             let name = QueueName(appName: record.appName, destination: record.destination)
@@ -112,12 +126,17 @@ struct MemoryState {
                 deliveries.append(PushDelivery(record: record, url: url))
             } else {
                 undoLease(id: record.id)
-                var ignored = Wakes()
-                enqueue(record.id, name: name, atFront: true, wakes: &ignored)
+                enqueue(record.id, name: name, atFront: false, wakes: &wakes)
             }
         }
-        pushQueue = queue + pushQueue
-        return deliveries
+        // Usually nothing was pushed meanwhile, and the queue goes back without a copy.
+        if pushQueue.isEmpty {
+            pushQueue = queue
+        } else {
+            queue.append(contentsOf: pushQueue)
+            pushQueue = queue
+        }
+        return (deliveries, wakes)
     }
 
     private mutating func undoLease(id: String) {
@@ -233,26 +252,64 @@ struct MemoryState {
         var wakes = Wakes()
         endpoints[name] = url
         if let queued = pullQueues.removeValue(forKey: name), !queued.isEmpty {
+            pullQueuedCount -= queued.count
             pushQueue.append(contentsOf: queued)
             wakes.push = true
         }
         return wakes
     }
 
-    mutating func removePushEndpoint(_ name: QueueName) -> (Bool, Wakes) {
-        var wakes = Wakes()
-        guard endpoints.removeValue(forKey: name) != nil else { return (false, wakes) }
-        // Queued push work of this pair moves back to its pull queue, order kept.
-        var kept: Deque<String> = []
-        for id in pushQueue {
-            if let record = entries[id]?.record, record.appName == name.appName, record.destination == name.destination {
-                pullQueues[name, default: []].append(id)
+    /// The pair's queued push work stays on the push queue; `leasePush` hands it back.
+    mutating func removePushEndpoint(_ name: QueueName) -> Bool {
+        endpoints.removeValue(forKey: name) != nil
+    }
+
+    mutating func markPullConsumer(_ name: QueueName, now: Double) {
+        if pullConsumerSeen.updateValue(now, forKey: name) == nil { consumerWalk.append(name) }
+    }
+
+    /// One step of the walks over pull queues and pull-consumer marks (``QueueMaintenance``):
+    /// ids of ended requests leave the head of each queue visited, order kept; empty queues
+    /// and pairs not polled within ``pullConsumerWindow`` are forgotten.
+    mutating func trimQueues(now: Double) -> (trimmed: Int, forgotten: Int) {
+        var trimmed = 0
+        var forgotten = 0
+        var budget = QueueMaintenance.idsPerStep
+        for _ in 0..<min(QueueMaintenance.queuesPerStep, queueWalk.count) {
+            guard let name = queueWalk.popFirst() else { break }
+            guard var queue = pullQueues.removeValue(forKey: name) else {
+                walking.remove(name)
+                forgotten += 1
+                continue
+            }
+            let looked = min(queue.count, QueueMaintenance.idsPerQueue, budget)
+            budget -= looked
+            let live = queue.prefix(looked).filter { id in
+                guard let entry = entries[id], entry.expiresAt > now else { return false }
+                return !entry.record.state.isFinal
+            }
+            if live.count < looked {
+                queue.removeFirst(looked)
+                queue.prepend(contentsOf: live)
+                trimmed += looked - live.count
+                pullQueuedCount -= looked - live.count
+            }
+            if queue.isEmpty {
+                walking.remove(name)
+                forgotten += 1
             } else {
-                kept.append(id)
+                pullQueues[name] = queue
+                queueWalk.append(name)
             }
         }
-        pushQueue = kept
-        wakes.inboxes.append(name)
-        return (true, wakes)
+        for _ in 0..<min(QueueMaintenance.queuesPerStep, consumerWalk.count) {
+            guard let name = consumerWalk.popFirst() else { break }
+            if let seen = pullConsumerSeen[name], now - seen < pullConsumerWindow {
+                consumerWalk.append(name)
+            } else {
+                pullConsumerSeen.removeValue(forKey: name)
+            }
+        }
+        return (trimmed, forgotten)
     }
 }

@@ -44,14 +44,16 @@ public final class MemoryStore: RPCStore {
         let now = clock()
         let name = QueueName(appName: appName, destination: destination)
         return state.withLock { state in
-            state.pullConsumerSeen[name] = now
+            state.markPullConsumer(name, now: now)
             return state.leaseInbox(name, max: max, now: now)
         }
     }
 
     public func leasePush(max: Int) async throws -> [PushDelivery] {
         let now = clock()
-        return state.withLock { $0.leasePush(max: max, now: now) }
+        let (deliveries, wakes) = state.withLock { $0.leasePush(max: max, now: now) }
+        deliver(wakes)
+        return deliveries
     }
 
     public func renewLease(id: String) async throws -> Bool {
@@ -78,7 +80,11 @@ public final class MemoryStore: RPCStore {
 
     public func sweep() async throws -> SweepReport {
         let now = clock()
-        let (report, wakes) = state.withLock { $0.sweep(now: now) }
+        let (report, wakes) = state.withLock { state in
+            var (report, wakes) = state.sweep(now: now)
+            (report.trimmedIDs, report.forgottenQueues) = state.trimQueues(now: now)
+            return (report, wakes)
+        }
         deliver(wakes)
         return report
     }
@@ -130,10 +136,19 @@ public final class MemoryStore: RPCStore {
         deliver(wakes)
     }
 
-    public func removePushEndpoint(appName: String, destination: String) async throws -> Bool {
-        let (removed, wakes) = state.withLock { $0.removePushEndpoint(QueueName(appName: appName, destination: destination)) }
+    public func registerPushEndpointIfAbsent(appName: String, destination: String, url: String) async throws -> Bool {
+        let name = QueueName(appName: appName, destination: destination)
+        let wakes = state.withLock { state -> Wakes? in
+            guard state.endpoints[name] == nil else { return nil }
+            return state.registerPushEndpoint(name, url: url)
+        }
+        guard let wakes else { return false }
         deliver(wakes)
-        return removed
+        return true
+    }
+
+    public func removePushEndpoint(appName: String, destination: String) async throws -> Bool {
+        state.withLock { $0.removePushEndpoint(QueueName(appName: appName, destination: destination)) }
     }
 
     public func pushEndpoint(appName: String, destination: String) async throws -> String? {
@@ -151,7 +166,7 @@ public final class MemoryStore: RPCStore {
     public func stats() async throws -> StoreStats {
         state.withLock { state in
             StoreStats(
-                queuedForPull: state.pullQueues.values.reduce(0) { $0 + $1.count },
+                queuedForPull: state.pullQueuedCount,
                 queuedForPush: state.pushQueue.count,
                 leased: state.leasedCount)
         }
@@ -189,6 +204,9 @@ public final class MemoryStore: RPCStore {
         }
         return (RateLimitDecision(allowed: true, limit: limit, remaining: remaining(after), resetAfter: after - now), after)
     }
+
+    /// Pairs the store holds state for (queues, pull-consumer marks); tests check it stays bounded.
+    var trackedPairCount: Int { state.withLock { $0.pullQueues.count + $0.pullConsumerSeen.count } }
 
     /// Signals go out after the lock is released so woken tasks never contend with it.
     private func deliver(_ wakes: Wakes) {

@@ -11,7 +11,9 @@ import SyftProxyCore
 /// - `{syft}:push`: list, ids waiting for a push forwarder.
 /// - `{syft}:ep:<n>:<app>:<destination>`: string, the pair's push URL.
 /// - `{syft}:deadlines`, `{syft}:leases`: sorted sets of ids by deadline / lease expiry.
-/// - `{syft}:queues`: set of pull queue keys that may hold ids (for queue-depth metrics).
+/// - `{syft}:queues`: set of pull queue keys that may hold ids, walked by the sweep's queue trim.
+/// - `{syft}:queuewalk`: hash {cursor, counted, total}: where the shared walk over `queues`
+///   stands, the ids it has counted so far, and the pull total of the last complete walk.
 /// - `{syft}:idem:<key>`: string, the id an Idempotency-Key created; expires with the request.
 /// - `{syft}:schema:<app>`: hash {schema, owner}.
 /// - channel `{syft}:events`: wake-ups (`d:<id>` answered, `q:<queue key>` work queued, `p` push work).

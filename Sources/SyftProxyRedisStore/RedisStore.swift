@@ -105,7 +105,7 @@ public final class RedisStore: RPCStore {
     }
 
     public func leasePush(max: Int) async throws -> [PushDelivery] {
-        let reply = try await run(scripts.leasePush, [String(max), String(settings.leaseSeconds)])
+        let reply = try await run(scripts.leasePush, [String(max), String(settings.leaseSeconds), String(max + QueueMaintenance.idsPerPushLease)])
         return try (reply.array ?? []).compactMap { pair in
             guard let parts = pair.array, parts.count == 2, let url = parts[0].string,
                 let record = try RecordCoding.record(from: parts[1])
@@ -155,8 +155,17 @@ public final class RedisStore: RPCStore {
         let reply = try await run(scripts.sweep, [String(settings.maximumAttempts), JSONValue.format(settings.leaseSeconds), String(Self.sweepBatch)])
         let counts = (reply.array ?? []).map { Int($0.int ?? 0) }
         guard counts.count == 3 else { throw StoreError.corrupt("sweep answered \(reply)") }
-        return SweepReport(timedOut: counts[0], redelivered: counts[1], exhausted: counts[2])
+        var report = SweepReport(timedOut: counts[0], redelivered: counts[1], exhausted: counts[2])
+        // After the sweep, so requests it just failed are trimmed in the same tick.
+        let trim = try await run(scripts.trimQueues, Self.trimArguments)
+        let trimCounts = (trim.array ?? []).map { Int($0.int ?? 0) }
+        guard trimCounts.count == 3 else { throw StoreError.corrupt("queue trim answered \(trim)") }
+        report.trimmedIDs = trimCounts[0]
+        report.forgottenQueues = trimCounts[1]
+        return report
     }
+
+    static let trimArguments = [QueueMaintenance.queuesPerStep, QueueMaintenance.idsPerStep, QueueMaintenance.idsPerQueue].map(String.init)
 
     public func waitForFinal(id: String, until deadline: Double) async throws -> RPCRecord? {
         let ticket = finals.register(id)
@@ -227,7 +236,11 @@ public final class RedisStore: RPCStore {
     }
 
     public func registerPushEndpoint(appName: String, destination: String, url: String) async throws {
-        _ = try await run(scripts.registerEndpoint, [appName, destination, url])
+        _ = try await run(scripts.registerEndpoint, [appName, destination, url, ""])
+    }
+
+    public func registerPushEndpointIfAbsent(appName: String, destination: String, url: String) async throws -> Bool {
+        try await run(scripts.registerEndpoint, [appName, destination, url, "nx"]).int != -1
     }
 
     public func removePushEndpoint(appName: String, destination: String) async throws -> Bool {
@@ -245,7 +258,7 @@ public final class RedisStore: RPCStore {
     static let consumerWindowText = String(Int(pullConsumerWindow))
 
     public func stats() async throws -> StoreStats {
-        let counts = (try await run(scripts.stats, []).array ?? []).map { Int($0.int ?? 0) }
+        let counts = (try await run(scripts.stats, [String(QueueMaintenance.queuesPerStep)]).array ?? []).map { Int($0.int ?? 0) }
         guard counts.count == 3 else { throw StoreError.corrupt("stats answered unexpectedly") }
         return StoreStats(queuedForPull: counts[0], queuedForPush: counts[1], leased: counts[2])
     }
@@ -296,5 +309,6 @@ struct LoadedScripts: Sendable {
     let removeEndpoint = RedisScript(Scripts.removeEndpoint.source)
     let publishSchema = RedisScript(Scripts.publishSchema.source)
     let stats = RedisScript(Scripts.stats.source)
+    let trimQueues = RedisScript(Scripts.trimQueues.source)
     let rateLimit = RedisScript(Scripts.rateLimit.source)
 }

@@ -117,15 +117,19 @@ enum Scripts {
     return out
     """#)
 
-    /// ARGV: max, lease seconds. Pairs {url, record}. A pair whose URL was removed while its
-    /// request was queued goes back to pull delivery.
+    /// ARGV: max, lease seconds, most ids to take off the list. Pairs {url, record}. A pair
+    /// whose URL was removed while its request was queued goes back to pull delivery, at the
+    /// back of the pair's queue so the ids handed back keep their order; the limit bounds one
+    /// call however many there are (the forwarder calls again while the list is not empty).
     static let leasePush = RedisScriptSource(prelude + #"""
-    local max, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
+    local max, lease, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
     local t = now()
     local out = {}
-    while #out < max do
+    local taken = 0
+    while #out < max and taken < limit do
       local id = redis.call('LPOP', ns .. ':push')
       if not id then break end
+      taken = taken + 1
       local r = leaseOne(id, t, lease)
       if r then
         local k = rkey(id)
@@ -138,7 +142,7 @@ enum Scripts {
           redis.call('HSET', k, 'state', 'pending')
           redis.call('HDEL', k, 'lease')
           redis.call('ZREM', ns .. ':leases', id)
-          route(id, pair[1], pair[2], true)
+          route(id, pair[1], pair[2], false)
         end
       end
     end
@@ -215,9 +219,15 @@ enum Scripts {
     return 1
     """#)
 
-    /// ARGV: app, dest, url. Moves the pair's queued ids to the push list, order kept.
+    /// ARGV: app, dest, url, 'nx' to register only where the pair has no endpoint yet. Moves
+    /// the pair's queued ids to the push list, order kept; the count moved, or -1 when 'nx'
+    /// found an endpoint (left as it was).
     static let registerEndpoint = RedisScriptSource(prelude + #"""
-    redis.call('SET', epkey(ARGV[1], ARGV[2]), ARGV[3])
+    if ARGV[4] == 'nx' then
+      if not redis.call('SET', epkey(ARGV[1], ARGV[2]), ARGV[3], 'NX') then return -1 end
+    else
+      redis.call('SET', epkey(ARGV[1], ARGV[2]), ARGV[3])
+    end
     local q = qkey(ARGV[1], ARGV[2])
     local moved = 0
     while true do
@@ -231,22 +241,11 @@ enum Scripts {
     return moved
     """#)
 
-    /// ARGV: app, dest. 0 when no URL was registered; else moves the pair's push work back.
+    /// ARGV: app, dest. 1 when a URL was removed, else 0. The pair's ids stay on the push list,
+    /// so removal costs the same however long that list is: ``leasePush`` hands each one back
+    /// to pull delivery when it reaches it.
     static let removeEndpoint = RedisScriptSource(prelude + #"""
-    if redis.call('DEL', epkey(ARGV[1], ARGV[2])) == 0 then return 0 end
-    local q = qkey(ARGV[1], ARGV[2])
-    local moved = 0
-    for _, id in ipairs(redis.call('LRANGE', ns .. ':push', 0, -1)) do
-      local pair = redis.call('HMGET', rkey(id), 'app', 'dest')
-      if pair[1] == ARGV[1] and pair[2] == ARGV[2] then
-        redis.call('LREM', ns .. ':push', 1, id)
-        redis.call('RPUSH', q, id)
-        moved = moved + 1
-      end
-    end
-    redis.call('SADD', ns .. ':queues', q)
-    redis.call('PUBLISH', ns .. ':events', 'q:' .. q)
-    return 1
+    return redis.call('DEL', epkey(ARGV[1], ARGV[2]))
     """#)
 
     /// ARGV: app, schema JSON, owner or ''. {'ok'} or {'owned', owner}.
@@ -292,15 +291,68 @@ enum Scripts {
     return {1, remaining(after), fmt(after - t)}
     """#)
 
-    /// {pull queued, push queued, leased}; forgets pull queues that emptied.
+    /// ARGV: most queues to count one by one. {pull queued, push queued, leased}. With more
+    /// queues than that, the pull count is the total the last complete walk of ``trimQueues``
+    /// found, so the work here never grows with the number of queues.
     static let stats = RedisScriptSource(prelude + #"""
+    local queues = ns .. ':queues'
     local pull = 0
-    for _, q in ipairs(redis.call('SMEMBERS', ns .. ':queues')) do
-      local n = redis.call('LLEN', q)
-      if n == 0 then redis.call('SREM', ns .. ':queues', q) end
-      pull = pull + n
+    if redis.call('SCARD', queues) <= tonumber(ARGV[1]) then
+      for _, q in ipairs(redis.call('SMEMBERS', queues)) do pull = pull + redis.call('LLEN', q) end
+    else
+      pull = tonumber(redis.call('HGET', ns .. ':queuewalk', 'total') or '0')
     end
     return {pull, redis.call('LLEN', ns .. ':push'), redis.call('ZCARD', ns .. ':leases')}
+    """#)
+
+    /// ARGV: queues per step, ids per step, ids per queue. {ids trimmed, queues forgotten,
+    /// 1 when this step finished a walk}.
+    ///
+    /// One step of a walk over the set of pull queues, shared by every replica (the SSCAN
+    /// cursor lives in `queuewalk`), so each queue is visited once per walk however many
+    /// replicas sweep. At each queue visited, ids of requests that ended (record gone, or
+    /// completed or failed) are removed from the head of the list, order kept; a queue left
+    /// empty leaves the set. The walk adds up the lengths it sees and publishes the sum as the
+    /// pull total when it wraps around. Work per step: at most `ids per step` record reads plus
+    /// a few commands per queue SSCAN returns.
+    static let trimQueues = RedisScriptSource(prelude + #"""
+    local queuesPerStep, idBudget, perQueue = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+    local walk = ns .. ':queuewalk'
+    local queues = ns .. ':queues'
+    local cursor = redis.call('HGET', walk, 'cursor') or '0'
+    local counted = tonumber(redis.call('HGET', walk, 'counted') or '0')
+    local scan = redis.call('SSCAN', queues, cursor, 'COUNT', queuesPerStep)
+    local trimmed, forgotten = 0, 0
+    for _, q in ipairs(scan[2]) do
+      local n = redis.call('LLEN', q)
+      if n > 0 and idBudget > 0 then
+        local ids = redis.call('LRANGE', q, 0, math.min(perQueue, idBudget) - 1)
+        idBudget = idBudget - #ids
+        local live = {}
+        for _, id in ipairs(ids) do
+          local state = redis.call('HGET', rkey(id), 'state')
+          if state and state ~= 'completed' and state ~= 'failed' then live[#live + 1] = id end
+        end
+        if #live < #ids then
+          redis.call('LTRIM', q, #ids, -1)
+          for i = #live, 1, -1 do redis.call('LPUSH', q, live[i]) end
+          trimmed = trimmed + #ids - #live
+          n = n - (#ids - #live)
+        end
+      end
+      if n == 0 then
+        redis.call('SREM', queues, q)
+        forgotten = forgotten + 1
+      else
+        counted = counted + n
+      end
+    end
+    if scan[1] == '0' then
+      redis.call('HSET', walk, 'cursor', '0', 'counted', '0', 'total', counted)
+      return {trimmed, forgotten, 1}
+    end
+    redis.call('HSET', walk, 'cursor', scan[1], 'counted', counted)
+    return {trimmed, forgotten, 0}
     """#)
 }
 

@@ -6,6 +6,11 @@ extension SyftBoxTransport {
     /// answer has sat unclaimed longer than any live replica would leave it is recorded here.
     /// A request still waiting for its app is left alone: its lease brings it back to some
     /// replica, which then waits for the answer.
+    ///
+    /// Files named after a request but lying outside that request's own folder are not ours
+    /// (anyone who can write to some datasite could plant them to answer someone else's
+    /// request): they are logged and left untouched. So are files for ids the store does not
+    /// know, unless expired.
     func sweepFolders(now: Double) async {
         let staleAnswerAge = max(5, settings.pollInterval * 4)
         for directory in senderDirectories() {
@@ -14,15 +19,26 @@ extension SyftBoxTransport {
                 guard SyftBoxID.isCanonical(id), !isPending(id) else { continue }
                 guard case .contents(let bytes)? = try? FilePath.contents(of: FilePath.join(directory, name), limit: 1 << 20) else { continue }
                 let expiry = SyftBoxRequestFile.expiry(of: bytes)
-                if let expiry, now > expiry + 1 {
+                let expired = expiry.map { now > $0 + 1 } ?? false
+                let answered = FilePath.modificationTime(responsePath(id, in: directory)).map { now - $0 >= staleAnswerAge } ?? false
+                // Files still waiting for their app need no look at the store.
+                guard expired || answered else { continue }
+                let lookup: RPCRecord?
+                do { lookup = try await store.record(id: id) } catch { continue }
+                if let record = lookup, ownDirectory(of: record) != directory {
+                    logger.warning("ignoring SyftBox files outside their request's own folder", metadata: [
+                        "id": "\(id)", "folder": "\(directory)", "expected_folder": "\(ownDirectory(of: record) ?? "none")",
+                    ])
+                    continue
+                }
+                if expired {
                     removeFiles(id, in: directory)
                     logger.info("removed an expired SyftBox request file", metadata: ["id": "\(id)", "folder": "\(directory)"])
                     continue
                 }
-                guard let answered = FilePath.modificationTime(responsePath(id, in: directory)), now - answered >= staleAnswerAge
-                else { continue }
+                guard let record = lookup else { continue }
                 logger.info("recording a SyftBox answer its writer left behind", metadata: ["id": "\(id)", "folder": "\(directory)"])
-                adopt(id, directory: directory, deadline: expiry ?? now + leaseSeconds)
+                adopt(record)
                 await collect(id)
             }
         }

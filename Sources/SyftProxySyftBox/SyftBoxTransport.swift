@@ -278,11 +278,22 @@ public final class SyftBoxTransport: Sendable {
 
     func isPending(_ id: String) -> Bool { pending.withLock { $0[id] != nil } }
 
-    /// Starts waiting for a request another process wrote.
-    func adopt(_ id: String, directory: String, deadline: Double) {
+    /// Starts waiting for a request another process wrote. The folder comes from the record,
+    /// never from where a file was found: an answer counts only from the request's own
+    /// `<destination>/app_data/<app>/rpc/<func>/<proxy>/` folder.
+    func adopt(_ record: RPCRecord) {
+        guard let directory = ownDirectory(of: record) else { return }
         pending.withLock { files in
-            if files[id] == nil { files[id] = PendingFile(directory: directory, deadline: deadline) }
+            if files[record.id] == nil { files[record.id] = PendingFile(directory: directory, deadline: record.deadline) }
         }
+    }
+
+    /// The only folder this proxy writes the record's request into and reads its answer from;
+    /// nil when SyftBox cannot address the record.
+    func ownDirectory(of record: RPCRecord) -> String? {
+        guard let endpoint = try? SyftBoxEndpoint(destination: record.destination, appName: record.appName, funcName: record.funcName)
+        else { return nil }
+        return endpoint.senderDirectory(datasites: settings.datasites, sender: settings.email)
     }
 
     private func claim(_ id: String) -> PendingFile? {

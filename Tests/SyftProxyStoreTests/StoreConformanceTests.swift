@@ -290,6 +290,84 @@ import Testing
         }
     }
 
+    /// Handing a removed pair's push work back costs each push lease a bounded number of ids;
+    /// the forwarder's next leases take the rest, and the order holds throughout.
+    @Test(arguments: StoreKind.allCases)
+    func pushLeaseHandsBackABoundedNumberOfIDsPerCall(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            try await store.registerPushEndpoint(appName: "calculator", destination: "bob@example.com", url: "http://127.0.0.1:9/rpc")
+            let queued = (0..<1_500).map { newRequest(params: ["n": .int($0)]) }
+            _ = try await store.create(queued, idempotencyKey: nil)
+            #expect(try await store.removePushEndpoint(appName: "calculator", destination: "bob@example.com"))
+            #expect(try await store.leasePush(max: 1).isEmpty)
+            #expect(try await store.stats().queuedForPush == 1_500 - 1 - QueueMaintenance.idsPerPushLease)
+            for _ in 0..<10 where try await store.stats().queuedForPush > 0 { _ = try await store.leasePush(max: 1) }
+            #expect(try await store.stats().queuedForPush == 0)
+            let leased = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 2_000)
+            #expect(leased.map(\.id) == queued.map(\.id))
+        }
+    }
+
+    /// Automatic routing checks that a pair has no endpoint and registers one; an endpoint
+    /// registered between the check and the registration must survive it.
+    @Test(arguments: StoreKind.allCases)
+    func registrationIfAbsentKeepsAnEndpointRegisteredMeanwhile(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            let queued = newRequest()
+            _ = try await store.create([queued], idempotencyKey: nil)
+            #expect(try await store.pushEndpoint(appName: "calculator", destination: "bob@example.com") == nil)
+            try await store.registerPushEndpoint(appName: "calculator", destination: "bob@example.com", url: "http://127.0.0.1:9/rpc")
+            let registered = try await store.registerPushEndpointIfAbsent(appName: "calculator", destination: "bob@example.com", url: "syft://bob@example.com/app_data/calculator/rpc")
+            #expect(!registered)
+            #expect(try await store.pushEndpoint(appName: "calculator", destination: "bob@example.com") == "http://127.0.0.1:9/rpc")
+
+            let other = newRequest(destination: "carol@example.com")
+            _ = try await store.create([other], idempotencyKey: nil)
+            #expect(try await store.registerPushEndpointIfAbsent(appName: "calculator", destination: "carol@example.com", url: "syft://carol@example.com/app_data/calculator/rpc"))
+            #expect(try await store.pushEndpoint(appName: "calculator", destination: "carol@example.com") == "syft://carol@example.com/app_data/calculator/rpc")
+            #expect(try await store.leaseInbox(appName: "calculator", destination: "carol@example.com", max: 10).isEmpty)
+            #expect(try await store.leasePush(max: 10).map(\.record.id) == [queued.id, other.id])
+        }
+    }
+
+    /// A pair nobody polls must not keep the ids of requests that ended: the sweep trims them,
+    /// and the queue gauge counts only live requests.
+    @Test(arguments: StoreKind.allCases)
+    func sweepTrimsEndedRequestsFromQueuesNobodyPolls(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            let dead = (0..<3).map { _ in newRequest(destination: "bob@example.com") }
+            let mixed = (0..<2).map { _ in newRequest(destination: "carol@example.com") }
+            _ = try await store.create(dead + mixed, idempotencyKey: nil)
+            for request in dead + [mixed[0]] { _ = try await store.answer(id: request.id, with: .result(1)) }
+            _ = try await store.sweep()
+            #expect(try await store.stats().queuedForPull == 1)
+            let leased = try await store.leaseInbox(appName: "calculator", destination: "carol@example.com", max: 10)
+            #expect(leased.map(\.id) == [mixed[1].id])
+        }
+    }
+
+    /// Removing an endpoint leaves the pair's queued push work where it is; the forwarder hands
+    /// it back to pull delivery as it reaches it, each request once and in the order it came.
+    @Test(arguments: StoreKind.allCases)
+    func removedEndpointHandsQueuedPushWorkBackInOrder(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            try await store.registerPushEndpoint(appName: "calculator", destination: "bob@example.com", url: "http://127.0.0.1:9/rpc")
+            let queued = (0..<3).map { newRequest(params: ["n": .int($0)]) }
+            for request in queued { _ = try await store.create([request], idempotencyKey: nil) }
+            let other = newRequest(destination: "carol@example.com")
+            try await store.registerPushEndpoint(appName: "calculator", destination: "carol@example.com", url: "http://127.0.0.1:9/other")
+            _ = try await store.create([other], idempotencyKey: nil)
+            #expect(try await store.removePushEndpoint(appName: "calculator", destination: "bob@example.com"))
+            let later = newRequest(params: ["n": 3])
+            _ = try await store.create([later], idempotencyKey: nil)
+            #expect(try await store.leasePush(max: 10).map(\.record.id) == [other.id])
+            let leased = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 10).map(\.id)
+            #expect(Set(leased) == Set((queued + [later]).map(\.id)) && leased.count == 4)
+            #expect(leased.filter { id in queued.contains { $0.id == id } } == queued.map(\.id))
+            #expect(try await store.record(id: queued[0].id)?.attempts == 1)
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func concurrentAnswersAcceptExactlyOne(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in

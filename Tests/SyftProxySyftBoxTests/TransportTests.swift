@@ -159,6 +159,35 @@ import Testing
         #expect(FilePath.list(fixture.folder).isEmpty)
     }
 
+    /// Anyone who can write into some datasite folder could plant `<id>.request` and an answer
+    /// for a request addressed elsewhere; only the record's own folder may answer it.
+    @Test func folderSweepIgnoresAnAnswerPlantedInAnotherFolder() async throws {
+        let fixture = try Fixture()
+        let record = try await fixture.leasedRequest()
+        let elsewhere = [
+            fixture.dataDirectory + "/datasites/eve@example.com/app_data/pingpong/rpc/add/proxy@example.com",
+            fixture.dataDirectory + "/datasites/bob@example.com/app_data/other/rpc/add/proxy@example.com",
+            fixture.dataDirectory + "/datasites/bob@example.com/app_data/pingpong/rpc/sub/proxy@example.com",
+        ]
+        let endpoint = try SyftBoxEndpoint(destination: "bob@example.com", appName: "pingpong", funcName: "add")
+        let bytes = try SyftBoxRequestFile.encode(record, endpoint: endpoint, sender: "proxy@example.com")
+        let old = Date(timeIntervalSinceNow: -60)
+        for folder in elsewhere {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try Data(bytes).write(to: URL(fileURLWithPath: folder + "/\(record.id).request"))
+            try #"{"status_code":200,"body":"eyJzdW0iOjk5fQ=="}"#.write(toFile: folder + "/\(record.id).response", atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: folder + "/\(record.id).response")
+        }
+
+        await fixture.transport.sweepFolders(now: Timestamp.now())
+        await fixture.transport.pollOnce(now: Timestamp.now())
+        #expect(try await fixture.store.record(id: record.id)?.state == .processing, "a planted answer must not complete the request")
+        #expect(fixture.transport.pendingCount == 0)
+        for folder in elsewhere {
+            #expect(fixture.exists(folder + "/\(record.id).request") && fixture.exists(folder + "/\(record.id).response"), "files that are not ours stay")
+        }
+    }
+
     @Test func schemaFileBecomesAnAppSchema() throws {
         let fixture = try Fixture()
         let rpc = fixture.dataDirectory + "/datasites/bob@example.com/app_data/pingpong/rpc"

@@ -67,10 +67,16 @@ public struct SweepReport: Sendable, Equatable {
     public var timedOut: Int = 0
     public var redelivered: Int = 0
     public var exhausted: Int = 0
-    public init(timedOut: Int = 0, redelivered: Int = 0, exhausted: Int = 0) {
+    /// Ids of ended requests taken off pull queues.
+    public var trimmedIDs: Int = 0
+    /// Pull queues found empty and forgotten.
+    public var forgottenQueues: Int = 0
+    public init(timedOut: Int = 0, redelivered: Int = 0, exhausted: Int = 0, trimmedIDs: Int = 0, forgottenQueues: Int = 0) {
         self.timedOut = timedOut
         self.redelivered = redelivered
         self.exhausted = exhausted
+        self.trimmedIDs = trimmedIDs
+        self.forgottenQueues = forgottenQueues
     }
 }
 
@@ -148,7 +154,9 @@ public protocol RPCStore: Sendable {
     /// the record as it now is.
     func expireIfOverdue(id: String) async throws -> RPCRecord?
 
-    /// Fails overdue requests and redelivers (or fails) expired leases.
+    /// Fails overdue requests and redelivers (or fails) expired leases, then takes one step of
+    /// the walk over the pull queues (``QueueMaintenance``): ids of ended requests leave the
+    /// queues, empty queues and idle pairs are forgotten. Work per call is bounded.
     func sweep() async throws -> SweepReport
 
     /// Waits until the request is final or `deadline` (Unix seconds) passes, then returns the
@@ -174,7 +182,13 @@ public protocol RPCStore: Sendable {
 
     /// Routes the pair's requests, queued and future, to the push forwarder.
     func registerPushEndpoint(appName: String, destination: String, url: String) async throws
-    /// Routes the pair back to pull delivery; false when none was registered.
+    /// ``registerPushEndpoint(appName:destination:url:)`` in one atomic step with the check that
+    /// the pair has no endpoint; false (and nothing changed) when it has one. Automatic routing
+    /// uses it so a registration made meanwhile is never overwritten.
+    func registerPushEndpointIfAbsent(appName: String, destination: String, url: String) async throws -> Bool
+    /// Routes the pair back to pull delivery; false when none was registered. Work the pair
+    /// has on the push queue stays there: ``leasePush(max:)`` hands each request back to the
+    /// pair's pull queue when it reaches it, in order, behind requests sent after the removal.
     func removePushEndpoint(appName: String, destination: String) async throws -> Bool
     func pushEndpoint(appName: String, destination: String) async throws -> String?
 
@@ -182,6 +196,9 @@ public protocol RPCStore: Sendable {
     /// ``pullConsumerWindow`` seconds: a pull consumer is serving it.
     func hasActivePullConsumer(appName: String, destination: String) async throws -> Bool
 
+    /// Bounded work, whatever the number of queues. On a store that cannot count every queue
+    /// at once (Redis with more than ``QueueMaintenance/queuesPerStep`` queues),
+    /// `queuedForPull` is the total of the last complete walk over the pull queues.
     func stats() async throws -> StoreStats
 
     /// Counts `cost` against `limit` per `window` seconds for `key`, shared by every replica

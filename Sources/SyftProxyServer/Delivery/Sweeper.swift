@@ -2,8 +2,10 @@ import Logging
 import ServiceLifecycle
 import SyftProxyCore
 
-/// Runs on every replica: fails overdue requests and redelivers expired leases. The store
-/// makes each change atomic, so replicas sweeping at once never double-apply one.
+/// Runs on every replica: fails overdue requests, redelivers expired leases, trims ended
+/// requests from pull queues, and publishes the store-wide queue gauges that /metrics shows
+/// (so they are at most one interval old, plus one queue walk for the pull depth on Redis).
+/// The store makes each change atomic, so replicas sweeping at once never double-apply one.
 public struct Sweeper: Service {
     let store: any RPCStore
     let interval: Double
@@ -28,8 +30,12 @@ public struct Sweeper: Service {
                     let report = try await store.sweep()
                     metrics.swept(report)
                     if report != SweepReport() {
-                        logger.debug("swept", metadata: ["timed_out": "\(report.timedOut)", "redelivered": "\(report.redelivered)", "exhausted": "\(report.exhausted)"])
+                        logger.debug("swept", metadata: [
+                            "timed_out": "\(report.timedOut)", "redelivered": "\(report.redelivered)", "exhausted": "\(report.exhausted)",
+                            "trimmed_ids": "\(report.trimmedIDs)", "forgotten_queues": "\(report.forgottenQueues)",
+                        ])
                     }
+                    metrics.record(try await store.stats())
                     if warned { logger.notice("store reachable again; sweeping resumed") }
                     failingSince = nil
                     warned = false

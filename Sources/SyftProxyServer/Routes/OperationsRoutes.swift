@@ -32,8 +32,9 @@ struct OperationsRoutes: Sendable {
                     status: .serviceUnavailable, headers: [.retryAfter: "1"])
             }
         }
+        // Store-wide gauges come from the sweeper's last tick: a scrape (unauthenticated) never
+        // touches the store.
         router.get("/metrics") { _, _ in
-            if let stats = try? await environment.store.stats() { environment.metrics.record(stats) }
             if let syftBox = environment.syftBox { environment.metrics.syftBoxPending.set(Double(syftBox.pendingCount)) }
             var bytes: [UInt8] = []
             environment.metrics.registry.emit(into: &bytes)
