@@ -94,9 +94,6 @@ public struct ProxyConfiguration: Sendable, Equatable {
         if maxBodyBytes < maxParamsBytes {
             throw ConfigurationError("PROXY_MAX_BODY_BYTES (\(maxBodyBytes)) must be at least PROXY_MAX_PARAMS_BYTES (\(maxParamsBytes))")
         }
-        if requestTTL < timeout {
-            throw ConfigurationError("PROXY_REQUEST_TTL (\(requestTTL)) must be at least PROXY_TIMEOUT (\(timeout)), or records would expire before their requests time out")
-        }
         try validateSyftBox()
         if let redisURL, !redisURL.hasPrefix("redis://") {
             throw ConfigurationError("PROXY_REDIS_URL must look like redis://host:6379/0, got '\(redisURL)'")
