@@ -73,8 +73,10 @@ struct SendRoutes: Sendable {
         var current = waited
         let giveUp = Timestamp.now() + Self.storeClockAllowance
         while !current.state.isFinal {
+            // A caller that went away ends the wait (the stores' waits return at once then).
+            try Task.checkCancellation()
             guard let checked = try await store.expireIfOverdue(id: current.id) else {
-                throw APIError(.internalServerError, "request \(current.id) left the store before it ended; read it with GET /rpc/status/\(current.id)")
+                throw APIError(.internalServerError, "request \(current.id) is no longer in the store although it had not ended (was the store cleared?); send the request again")
             }
             current = checked
             if current.state.isFinal { break }
