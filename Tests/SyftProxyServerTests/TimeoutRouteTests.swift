@@ -8,10 +8,10 @@ import SyftProxyServer
     @Test func recordOutlivesTheTTLWhileItsRequestWaits() async throws {
         try await withProxy({ $0.requestTTL = 2 }) { (client: any TestClientProtocol, _: ProxyEnvironment) async throws in
             async let blocking = client.post("/rpc/send", sendBody(destination: "nobody@example.com", blocking: true, timeout: 4))
-            // 3 s is past the TTL and well before the deadline.
-            try await Task.sleep(for: .seconds(3))
-            let inbox = try await client.get("/rpc/inbox/calculator?destination=nobody@example.com&max=1")
+            let inbox = try await client.get("/rpc/inbox/calculator?destination=nobody@example.com&max=1&wait=2")
             let id = try #require(inbox.json?["requests"]?.arrayValue?.first?["id"]?.stringValue)
+            // At 3 s the TTL (2 s) has passed but the deadline (4 s) has not: the record must be there.
+            try await Task.sleep(for: .seconds(3))
             let status = try await client.get("/rpc/status/\(id)")
             #expect(status.status == .ok)
             let sent = try await blocking
