@@ -25,11 +25,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // SHA-256 for Idempotency-Key digests. The range admits 4.x, which the rest of the graph
+        // (swift-nio-extras, swift-certificates) already resolves to; `from: "3.12.3"` would hold it at 3.x.
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Models, validation, SyftBox URLs and the store protocol: no I/O, no server.
         .target(
             name: "SyftProxyCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // The embedded store used when no Redis is configured.

@@ -7,6 +7,8 @@ struct MemoryState {
         var record: RPCRecord
         var expiresAt: Double
         var leaseUntil: Double?
+        /// The scoped Idempotency-Key that created it, which lives as long as the record.
+        var idempotencyKey: String?
     }
 
     let settings: StoreSettings
@@ -24,7 +26,7 @@ struct MemoryState {
     var pullConsumerSeen: [QueueName: Double] = [:]
     var consumerWalk: Deque<QueueName> = []
     var schemas: [String: (schema: JSONValue, owner: String?)] = [:]
-    var idempotency: [String: (id: String, expiresAt: Double)] = [:]
+    var idempotency: [String: (id: String, requestDigest: String, expiresAt: Double)] = [:]
     var deadlines = MinHeap<String>()
     var leases = MinHeap<String>()
     var expiries = MinHeap<String>()
@@ -40,11 +42,14 @@ struct MemoryState {
         return entry.record
     }
 
-    mutating func create(_ requests: [NewRequest], idempotencyKey: String?, now: Double) -> ([CreateOutcome], Wakes) {
+    /// Records share their params' storage with the requests (a broadcast's requests carry one
+    /// copy between them), so nothing here copies params.
+    mutating func create(_ requests: [NewRequest], idempotencyKey: IdempotencyKey?, now: Double) throws(IdempotencyKeyReused) -> ([CreateOutcome], Wakes) {
         var wakes = Wakes()
-        if let idempotencyKey, let seen = idempotency[idempotencyKey], seen.expiresAt > now,
+        if let idempotencyKey, let seen = idempotency[idempotencyKey.scopedKey], seen.expiresAt > now,
             let first = liveRecord(id: seen.id, now: now)
         {
+            guard seen.requestDigest == idempotencyKey.requestDigest else { throw IdempotencyKeyReused() }
             return ([.duplicate(first)], wakes)
         }
         var outcomes: [CreateOutcome] = []
@@ -55,16 +60,17 @@ struct MemoryState {
                 destination: request.destination, sender: request.sender, params: request.params,
                 headers: request.headers, createdAt: now, deadline: now + request.timeout,
                 endpoint: request.endpoint, traceparent: request.traceparent)
-            let expiresAt = now + settings.requestTTL
-            entries[request.id] = Entry(record: record, expiresAt: expiresAt)
+            let expiresAt = record.deadline + settings.requestTTL
+            entries[request.id] = Entry(record: record, expiresAt: expiresAt, idempotencyKey: idempotencyKey?.scopedKey)
             deadlines.push(request.id, at: record.deadline)
             expiries.push(request.id, at: expiresAt)
             enqueue(request.id, name: QueueName(appName: request.appName, destination: request.destination), atFront: false, wakes: &wakes)
             outcomes.append(.created(record))
         }
         if let idempotencyKey, let first = requests.first {
-            idempotency[idempotencyKey] = (first.id, now + settings.requestTTL)
-            idempotencyExpiries.push(idempotencyKey, at: now + settings.requestTTL)
+            let expiresAt = now + first.timeout + settings.requestTTL
+            idempotency[idempotencyKey.scopedKey] = (first.id, idempotencyKey.requestDigest, expiresAt)
+            idempotencyExpiries.push(idempotencyKey.scopedKey, at: expiresAt)
         }
         return (outcomes, wakes)
     }
@@ -187,6 +193,7 @@ struct MemoryState {
         entry.record.updatedAt = now
         entry.record.completedAt = now
         entry.leaseUntil = nil
+        keepForTTL(&entry, id: id, endedAt: now)
         entries[id] = entry
         wakes.finals.append(id)
         return (.accepted(entry.record), wakes)
@@ -200,8 +207,21 @@ struct MemoryState {
         entry.record.updatedAt = now
         entry.record.completedAt = now
         entry.leaseUntil = nil
+        keepForTTL(&entry, id: id, endedAt: now)
         entries[id] = entry
         wakes.finals.append(id)
+    }
+
+    /// An ended request's record and Idempotency-Key live PROXY_REQUEST_TTL from its end.
+    private mutating func keepForTTL(_ entry: inout Entry, id: String, endedAt now: Double) {
+        let expiresAt = now + settings.requestTTL
+        entry.expiresAt = expiresAt
+        expiries.push(id, at: expiresAt)
+        if let key = entry.idempotencyKey, var seen = idempotency[key], seen.id == id {
+            seen.expiresAt = expiresAt
+            idempotency[key] = seen
+            idempotencyExpiries.push(key, at: expiresAt)
+        }
     }
 
     mutating func failIfOverdue(id: String, now: Double, wakes: inout Wakes) {

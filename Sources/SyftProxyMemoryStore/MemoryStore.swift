@@ -14,6 +14,8 @@ public final class MemoryStore: RPCStore {
     private let pushWork = WakeupRegistry<Int>()
     private static let pushKey = 0
 
+    /// `clock` is the store's time, which decides deadlines and expiry; tests set it apart
+    /// from the process clock to act as a shared store whose clock disagrees with a replica's.
     public init(settings: StoreSettings = StoreSettings(), clock: @escaping @Sendable () -> Double = Timestamp.now) {
         self.settings = settings
         self.clock = clock
@@ -22,9 +24,9 @@ public final class MemoryStore: RPCStore {
 
     public func ping() async throws {}
 
-    public func create(_ requests: [NewRequest], idempotencyKey: String?) async throws -> [CreateOutcome] {
+    public func create(_ requests: [NewRequest], idempotencyKey: IdempotencyKey?) async throws -> [CreateOutcome] {
         let now = clock()
-        let (outcomes, wakes) = state.withLock { $0.create(requests, idempotencyKey: idempotencyKey, now: now) }
+        let (outcomes, wakes) = try state.withLock { state throws(IdempotencyKeyReused) in try state.create(requests, idempotencyKey: idempotencyKey, now: now) }
         deliver(wakes)
         return outcomes
     }
@@ -94,7 +96,8 @@ public final class MemoryStore: RPCStore {
         defer { finals.unregister(ticket) }
         while true {
             let record = try await record(id: id)
-            guard let record, !record.state.isFinal, clock() < deadline, !Task.isCancelled else { return record }
+            // The deadline is by the caller's clock, as with a shared store.
+            guard let record, !record.state.isFinal, Timestamp.now() < deadline, !Task.isCancelled else { return record }
             await finals.wait(ticket, until: deadline)
         }
     }

@@ -62,17 +62,27 @@ public final class RedisStore: RPCStore {
         do { try await pool.ping() } catch { throw StoreError.unavailable("\(error)") }
     }
 
-    public func create(_ requests: [NewRequest], idempotencyKey: String?) async throws -> [CreateOutcome] {
-        guard !requests.isEmpty else { return [] }
-        var args: [String] = [String(Int((settings.requestTTL * 1000).rounded(.up))), idempotencyKey ?? "", String(requests.count)]
-        args.reserveCapacity(3 + requests.count * 10)
+    public func create(_ requests: [NewRequest], idempotencyKey: IdempotencyKey?) async throws -> [CreateOutcome] {
+        guard let first = requests.first else { return [] }
+        // A broadcast's requests carry one params value; Array equality sees the shared storage
+        // at once, so this costs a comparison per request, not a walk of the params.
+        let sharesParams = requests.count > 1 && requests.dropFirst().allSatisfy { $0.params == first.params }
+        var args: [String] = [
+            String(Int((settings.requestTTL * 1000).rounded(.up))),
+            idempotencyKey.map(keys.idempotency) ?? "",
+            idempotencyKey?.requestDigest ?? "",
+            sharesParams ? keys.sharedParams(firstID: first.id) : "",
+            sharesParams ? JSONValue.object(first.params).compactString : "",
+            String(requests.count),
+        ]
+        args.reserveCapacity(args.count + requests.count * 10)
         for request in requests {
             args.append(request.id)
             args.append(request.appName)
             args.append(request.funcName)
             args.append(request.destination)
             args.append(request.sender ?? "")
-            args.append(JSONValue.object(request.params).compactString)
+            args.append(sharesParams ? "" : JSONValue.object(request.params).compactString)
             args.append(RecordCoding.headersJSON(request.headers))
             args.append(JSONValue.format(request.timeout))
             args.append(request.endpoint ?? "")
@@ -83,6 +93,7 @@ public final class RedisStore: RPCStore {
         if tag == "dup", parts.count > 1, let record = try RecordCoding.record(from: parts[1]) {
             return [.duplicate(record)]
         }
+        if tag == "reused" { throw IdempotencyKeyReused() }
         guard tag == "ok", parts.count > 1, let created = parts[1].string.flatMap(Double.init) else {
             throw StoreError.corrupt("create answered \(reply)")
         }
@@ -175,7 +186,7 @@ public final class RedisStore: RPCStore {
 
     /// Arms the wait before the request exists, so its answer cannot slip by unseen, and starts
     /// from the record the create built: no read before the first wake-up.
-    public func createAndWait(_ request: NewRequest, idempotencyKey: String?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)? {
+    public func createAndWait(_ request: NewRequest, idempotencyKey: IdempotencyKey?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)? {
         let ticket = finals.register(request.id)
         defer { finals.unregister(ticket) }
         guard let outcome = try await create([request], idempotencyKey: idempotencyKey).first else { return nil }

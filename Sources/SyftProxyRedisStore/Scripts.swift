@@ -28,12 +28,38 @@ enum Scripts {
         redis.call('PUBLISH', ns .. ':events', 'q:' .. target)
       end
     end
+    -- A record as HGETALL gives it, with the params of a broadcast read from their shared key.
+    local function recordReply(id)
+      local r = redis.call('HGETALL', rkey(id))
+      for i = 1, #r, 2 do
+        if r[i] == 'pref' then
+          local shared = redis.call('GET', r[i + 1])
+          if shared then
+            r[#r + 1] = 'params'
+            r[#r + 1] = shared
+          end
+          break
+        end
+      end
+      return r
+    end
+    -- An ended request's record and Idempotency-Key live their TTL from its end; shared
+    -- params live as long as the longest-lived record that reads them.
+    local function keepForTTL(k)
+      local f = redis.call('HMGET', k, 'ttl', 'idem', 'pref')
+      local ttl = tonumber(f[1])
+      if not ttl then return end
+      redis.call('PEXPIRE', k, ttl)
+      if f[2] then redis.call('PEXPIRE', f[2], ttl) end
+      if f[3] and redis.call('PTTL', f[3]) < ttl then redis.call('PEXPIRE', f[3], ttl) end
+    end
     local function finish(id, state, field, value, t)
       local k = rkey(id)
       redis.call('HSET', k, 'state', state, field, value, 'updated', fmt(t), 'completed', fmt(t))
       redis.call('HDEL', k, 'lease')
       redis.call('ZREM', ns .. ':leases', id)
       redis.call('ZREM', ns .. ':deadlines', id)
+      keepForTTL(k)
       redis.call('PUBLISH', ns .. ':events', 'd:' .. id)
     end
     -- Fails an unanswered request whose deadline has passed; true when it did.
@@ -57,38 +83,52 @@ enum Scripts {
       redis.call('HINCRBY', k, 'attempts', 1)
       redis.call('HSET', k, 'state', 'processing', 'updated', fmt(t), 'lease', fmt(untilTime))
       redis.call('ZADD', ns .. ':leases', untilTime, id)
-      return redis.call('HGETALL', k)
+      return recordReply(id)
     end
 
     """#
 
-    /// ARGV: ttl_ms, idempotency key or '', count, then per request 10 fields:
-    /// id, app, func, dest, sender, params, headers, timeout, endpoint, traceparent.
+    /// ARGV: ttl_ms, idempotency key name or '', request digest, shared params key or '',
+    /// shared params JSON, count, then per request 10 fields: id, app, func, dest, sender,
+    /// params ('' when shared), headers, timeout, endpoint, traceparent.
+    /// {'ok', created}, {'dup', record} or {'reused'} (the key was used for another request).
     static let create = RedisScriptSource(prelude + #"""
     local ttl = tonumber(ARGV[1])
-    local idem = ARGV[2]
+    local idem, digest, pref = ARGV[2], ARGV[3], ARGV[4]
     if idem ~= '' then
-      local existing = redis.call('GET', ns .. ':idem:' .. idem)
-      if existing and redis.call('EXISTS', rkey(existing)) == 1 then
-        return {'dup', redis.call('HGETALL', rkey(existing))}
+      local seen = redis.call('HMGET', idem, 'id', 'digest')
+      if seen[1] and redis.call('EXISTS', rkey(seen[1])) == 1 then
+        if seen[2] ~= digest then return {'reused'} end
+        return {'dup', recordReply(seen[1])}
       end
     end
     local t = now()
-    local n = tonumber(ARGV[3])
+    local n = tonumber(ARGV[6])
+    local longest = 0
     for i = 0, n - 1 do
-      local b = 4 + i * 10
+      local b = 7 + i * 10
       local id, app, dest = ARGV[b], ARGV[b + 1], ARGV[b + 3]
-      local deadline = t + tonumber(ARGV[b + 7])
+      local timeout = tonumber(ARGV[b + 7])
+      local deadline = t + timeout
       local k = rkey(id)
       redis.call('HSET', k, 'id', id, 'app', app, 'func', ARGV[b + 2], 'dest', dest, 'sender', ARGV[b + 4],
-        'params', ARGV[b + 5], 'headers', ARGV[b + 6], 'timeout', ARGV[b + 7], 'endpoint', ARGV[b + 8],
+        'headers', ARGV[b + 6], 'timeout', ARGV[b + 7], 'endpoint', ARGV[b + 8],
         'trace', ARGV[b + 9], 'state', 'pending', 'attempts', '0', 'created', fmt(t), 'updated', fmt(t),
-        'deadline', fmt(deadline))
-      redis.call('PEXPIRE', k, ttl)
+        'deadline', fmt(deadline), 'ttl', ARGV[1])
+      if pref ~= '' then redis.call('HSET', k, 'pref', pref) else redis.call('HSET', k, 'params', ARGV[b + 5]) end
+      if idem ~= '' then redis.call('HSET', k, 'idem', idem) end
+      -- Open until its deadline, then kept for the TTL: answerable for as long as it is open.
+      local life = ttl + math.ceil(timeout * 1000)
+      if life > longest then longest = life end
+      redis.call('PEXPIRE', k, life)
       redis.call('ZADD', ns .. ':deadlines', deadline, id)
       route(id, app, dest, false)
     end
-    if idem ~= '' then redis.call('SET', ns .. ':idem:' .. idem, ARGV[4], 'PX', ttl) end
+    if pref ~= '' then redis.call('SET', pref, ARGV[5], 'PX', longest) end
+    if idem ~= '' then
+      redis.call('HSET', idem, 'id', ARGV[7], 'digest', digest)
+      redis.call('PEXPIRE', idem, longest)
+    end
     return {'ok', fmt(t)}
     """#)
 
@@ -97,7 +137,7 @@ enum Scripts {
     local k = rkey(ARGV[1])
     if redis.call('EXISTS', k) == 0 then return {} end
     expireIfOverdue(ARGV[1], now())
-    return redis.call('HGETALL', k)
+    return recordReply(ARGV[1])
     """#)
 
     /// ARGV: app, dest, max, lease seconds, consumer window seconds. Records leased, oldest
@@ -157,13 +197,13 @@ enum Scripts {
     local t = now()
     expireIfOverdue(id, t)
     local state = redis.call('HGET', k, 'state')
-    if state == 'completed' or state == 'failed' then return {'final', redis.call('HGETALL', k)} end
+    if state == 'completed' or state == 'failed' then return {'final', recordReply(id)} end
     if ARGV[2] == 'result' then
       finish(id, 'completed', 'result', ARGV[3], t)
     else
       finish(id, 'failed', 'error', ARGV[3], t)
     end
-    return {'ok', redis.call('HGETALL', k)}
+    return {'ok', recordReply(id)}
     """#)
 
     /// ARGV: max attempts, lease seconds as text, batch size. {timed out, redelivered, exhausted}.

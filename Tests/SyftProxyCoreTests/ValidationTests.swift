@@ -93,6 +93,17 @@ import Testing
         #expect(throws: SyftBoxURL.ParseError.self) { try SyftBoxURL(parsing: text) }
     }
 
+    @Test func headersAreCappedInCountAndBytes() {
+        func body(headers: String) -> String {
+            #"{"app_name":"calculator","func_name":"add","destination":"bob@example.com","headers":"# + headers + "}"
+        }
+        let many = "{" + (0..<1000).map { #""h\#($0)":"v""# }.joined(separator: ",") + "}"
+        #expect(locations(body(headers: many)) == ["body.headers"])
+        let large = #"{"big":""# + String(repeating: "x", count: 100_000) + #""}"#
+        #expect(locations(body(headers: large)) == ["body.headers"])
+        #expect(locations(body(headers: #"{"X-Trace":"t"}"#)) == [])
+    }
+
     @Test func answerBodies() throws {
         #expect(try RPCAnswer(json: ["result": 15]) == .result(15))
         #expect(try RPCAnswer(json: ["result": nil]) == .result(nil))

@@ -9,9 +9,11 @@ import SyftProxyMemoryStore
 import SyftProxyServer
 
 /// Runs the full router (middleware, routes, sweeper, push forwarder) on an embedded store
-/// without a socket, and hands the test a client for it.
+/// without a socket, and hands the test a client for it. `storeClock` stands in for a shared
+/// store's clock, which may disagree with the replica's.
 func withProxy<T: Sendable>(
     _ configure: (inout ProxyConfiguration) -> Void = { _ in },
+    storeClock: @escaping @Sendable () -> Double = Timestamp.now,
     _ body: @Sendable (any TestClientProtocol, ProxyEnvironment) async throws -> T
 ) async throws -> T {
     var configuration = ProxyConfiguration()
@@ -19,7 +21,7 @@ func withProxy<T: Sendable>(
     configuration.port = 0
     configuration.sweepInterval = 0.05
     configure(&configuration)
-    let store = MemoryStore(settings: configuration.storeSettings)
+    let store = MemoryStore(settings: configuration.storeSettings, clock: storeClock)
     let environment = ProxyEnvironment(store: store, configuration: configuration, replicaID: "test-replica", apiKeys: try configuration.loadAPIKeys())
     var logger = Logger(label: "route-tests")
     logger.logLevel = .warning

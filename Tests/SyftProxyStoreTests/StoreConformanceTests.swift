@@ -172,14 +172,64 @@ import Testing
         try await kind.withStore { (store: any RPCStore) async throws in
             let first = newRequest()
             let repeatRequest = newRequest()
-            let a = try await store.create([first], idempotencyKey: "key-1")
-            let b = try await store.create([repeatRequest], idempotencyKey: "key-1")
+            let a = try await store.create([first], idempotencyKey: idempotencyKey("key-1", for: first))
+            let b = try await store.create([repeatRequest], idempotencyKey: idempotencyKey("key-1", for: repeatRequest))
             #expect(a.first == .created(try #require(try await store.record(id: first.id))))
             guard case .duplicate(let record)? = b.first else { Issue.record("repeat was created"); return }
             #expect(record.id == first.id)
             #expect(try await store.record(id: repeatRequest.id) == nil)
             let queued = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 10)
             #expect(queued.map(\.id) == [first.id])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func sameKeyForAnotherRequestIsRefusedAndCreatesNothing(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            let first = newRequest()
+            _ = try await store.create([first], idempotencyKey: idempotencyKey("key-2", for: first))
+            let other = newRequest(params: ["a": 1, "b": 3])
+            await #expect(throws: IdempotencyKeyReused.self) {
+                _ = try await store.create([other], idempotencyKey: idempotencyKey("key-2", for: other))
+            }
+            #expect(try await store.record(id: other.id) == nil)
+            let queued = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 10)
+            #expect(queued.map(\.id) == [first.id])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func keysOfDifferentScopesNeverMeet(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            let alice = newRequest()
+            let bob = newRequest()
+            let a = try await store.create([alice], idempotencyKey: idempotencyKey("key-3", for: alice, scope: "identity:alice@example.com"))
+            let b = try await store.create([bob], idempotencyKey: idempotencyKey("key-3", for: bob, scope: "identity:bob@example.com"))
+            #expect(a.first?.record.id == alice.id)
+            guard case .created(let record)? = b.first else { Issue.record("bob's request was not created"); return }
+            #expect(record.id == bob.id)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func concurrentRepeatsOfOneKeyCreateOneRequest(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            let outcomes = try await withThrowingTaskGroup(of: CreateOutcome?.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        let request = newRequest()
+                        return try await store.create([request], idempotencyKey: idempotencyKey("key-20", for: request)).first
+                    }
+                }
+                var all: [CreateOutcome] = []
+                for try await outcome in group { if let outcome { all.append(outcome) } }
+                return all
+            }
+            #expect(outcomes.count == 20)
+            #expect(Set(outcomes.map(\.record.id)).count == 1)
+            #expect(outcomes.filter { if case .created = $0 { true } else { false } }.count == 1)
+            let queued = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 100)
+            #expect(queued.count == 1)
         }
     }
 
@@ -193,6 +243,23 @@ import Testing
                 let leased = try await store.leaseInbox(appName: "notifier", destination: request.destination, max: 5)
                 #expect(leased.map(\.id) == [request.id])
             }
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func broadcastRequestsShareTheirParamsAndEachReturnsThem(kind: StoreKind) async throws {
+        try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 3, leaseSeconds: 30)) { (store: any RPCStore) async throws in
+            let params: JSONObject = ["message": "hello", "n": [1, 2, 3]]
+            let requests = ["a@x.com", "b@x.com", "c@x.com"].map { newRequest(app: "notifier", destination: $0, params: params) }
+            _ = try await store.create(requests, idempotencyKey: nil)
+            #expect(try await store.answer(id: requests[0].id, with: .result("done")) == .accepted(try #require(try await store.record(id: requests[0].id))))
+            for request in requests {
+                #expect(try await store.record(id: request.id)?.params == params)
+            }
+            let leased = try await store.leaseInbox(appName: "notifier", destination: "b@x.com", max: 1)
+            #expect(leased.first?.params == params)
+            guard case .accepted(let answered) = try await store.answer(id: requests[2].id, with: .error("no")) else { Issue.record("not accepted"); return }
+            #expect(answered.params == params)
         }
     }
 
@@ -275,6 +342,39 @@ import Testing
                 return try await store.record(id: request.id) == nil
             }
             #expect(gone)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func recordLivesUntilItsDeadlineThenTheTTL(kind: StoreKind) async throws {
+        try await kind.withStore(StoreSettings(requestTTL: 0.4, maximumAttempts: 3, leaseSeconds: 30)) { (store: any RPCStore) async throws in
+            let request = newRequest(timeout: 30)
+            _ = try await store.create([request], idempotencyKey: nil)
+            // Well past the TTL, long before the deadline: the request can still be answered.
+            try await Task.sleep(for: .seconds(1))
+            _ = try await store.sweep()
+            #expect(try await store.record(id: request.id)?.state == .pending)
+            #expect(try await store.answer(id: request.id, with: .result(1)) != .notFound)
+            #expect(try await store.record(id: request.id)?.state == .completed)
+            // Once it ended, the TTL counts from its end.
+            let gone = try await eventually(within: 5) {
+                _ = try await store.sweep()
+                return try await store.record(id: request.id) == nil
+            }
+            #expect(gone)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func idempotencyKeyLivesAsLongAsItsRequest(kind: StoreKind) async throws {
+        try await kind.withStore(StoreSettings(requestTTL: 0.4, maximumAttempts: 3, leaseSeconds: 30)) { (store: any RPCStore) async throws in
+            let first = newRequest(timeout: 30)
+            _ = try await store.create([first], idempotencyKey: idempotencyKey("key-ttl", for: first))
+            try await Task.sleep(for: .seconds(1))
+            _ = try await store.sweep()
+            let repeatRequest = newRequest(timeout: 30)
+            let repeated = try await store.create([repeatRequest], idempotencyKey: idempotencyKey("key-ttl", for: repeatRequest))
+            #expect(repeated.first == .duplicate(try #require(try await store.record(id: first.id))))
         }
     }
 

@@ -47,6 +47,11 @@ func newRequest(app: String = "calculator", function: String = "add", destinatio
                params: params, headers: ["X-Trace": "t"], timeout: timeout)
 }
 
+/// `key` as `scope`'s Idempotency-Key for `request` (and for any repeat of it).
+func idempotencyKey(_ key: String, for request: NewRequest, scope: String = "identity:alice@example.com") -> IdempotencyKey {
+    IdempotencyKey(key: key, scope: scope, request: request)
+}
+
 func randomID() -> String {
     (0..<4).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }.joined(separator: "-")
 }

@@ -96,7 +96,8 @@ public struct StoreStats: Sendable, Equatable {
 }
 
 public struct StoreSettings: Sendable, Equatable {
-    /// How long a request's record lives (PROXY_REQUEST_TTL).
+    /// How long a request's record (and its Idempotency-Key) outlives the request
+    /// (PROXY_REQUEST_TTL): counted from its deadline while it is open, from its end after.
     public var requestTTL: Double
     /// Deliveries whose lease expired before the request fails (PROXY_MAX_ATTEMPTS).
     public var maximumAttempts: Int
@@ -125,9 +126,12 @@ public protocol RPCStore: Sendable {
     /// Fails when the store cannot be reached; /ready uses it.
     func ping() async throws
 
-    /// Stores and enqueues requests all-or-nothing (a broadcast is one call). An
-    /// `idempotencyKey` applies to a single request: a repeat returns the first one.
-    func create(_ requests: [NewRequest], idempotencyKey: String?) async throws -> [CreateOutcome]
+    /// Stores and enqueues requests all-or-nothing (a broadcast is one call). Requests whose
+    /// params are equal (a broadcast's) share one stored copy. An `idempotencyKey` applies to
+    /// a single request: a repeat of the same request returns the first one; the same key for
+    /// another request throws ``IdempotencyKeyReused`` and stores nothing. A record lives
+    /// until its deadline plus ``StoreSettings/requestTTL``, then the TTL from its end.
+    func create(_ requests: [NewRequest], idempotencyKey: IdempotencyKey?) async throws -> [CreateOutcome]
 
     /// The record, or nil when unknown or expired. A pending request whose deadline has passed
     /// is reported failed even if no sweep has run yet.
@@ -159,8 +163,10 @@ public protocol RPCStore: Sendable {
     /// queues, empty queues and idle pairs are forgotten. Work per call is bounded.
     func sweep() async throws -> SweepReport
 
-    /// Waits until the request is final or `deadline` (Unix seconds) passes, then returns the
-    /// record as it is; a blocking caller is woken as soon as the answer lands.
+    /// Waits until the request is final or `deadline` (Unix seconds by this process's clock)
+    /// passes, then returns the record as it is; a blocking caller is woken as soon as the
+    /// answer lands. The store's clock decides timeouts, so a request may still be open when
+    /// this process's clock says its deadline passed.
     func waitForFinal(id: String, until deadline: Double) async throws -> RPCRecord?
 
     /// A blocking send: ``create(_:idempotencyKey:)`` for one request, `accepted` with its
@@ -168,7 +174,7 @@ public protocol RPCStore: Sendable {
     /// outcome stands for (the first one, for a repeated Idempotency-Key). Returns the outcome
     /// and the record as the wait left it; nil when the store accepted nothing. A store can
     /// start watching for the answer before the request exists, which saves reading it back.
-    func createAndWait(_ request: NewRequest, idempotencyKey: String?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)?
+    func createAndWait(_ request: NewRequest, idempotencyKey: IdempotencyKey?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)?
 
     /// Returns when work for this app and destination may have arrived, or at `deadline`.
     /// A spurious return is allowed; the caller leases again to find out.
@@ -212,7 +218,7 @@ public protocol RPCStore: Sendable {
 public let pullConsumerWindow: Double = 60
 
 extension RPCStore {
-    public func createAndWait(_ request: NewRequest, idempotencyKey: String?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)? {
+    public func createAndWait(_ request: NewRequest, idempotencyKey: IdempotencyKey?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)? {
         guard let outcome = try await create([request], idempotencyKey: idempotencyKey).first else { return nil }
         accepted(outcome)
         let record = outcome.record

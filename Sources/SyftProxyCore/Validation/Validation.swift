@@ -15,6 +15,11 @@ public struct RequestLimits: Sendable, Equatable {
 /// stopping at the first, so a client learns everything wrong with a body in one answer.
 public enum Validation {
     public static let maximumNameLength = 128
+    /// Headers are stored with every request a broadcast creates, unlike params which are
+    /// shared; these caps bound that copy.
+    public static let maximumHeaderCount = 64
+    /// Names and values as UTF-8, summed.
+    public static let maximumHeaderBytes = 16_384
 
     /// An identity is email-like: exactly one '@' with something on both sides, no whitespace
     /// or slash (it becomes a path segment in SyftBox). Checked scalar by scalar, and lengths
@@ -98,13 +103,22 @@ public enum Validation {
                 fail(field, "Input should be a valid dictionary", type: "dict_type")
                 return [:]
             }
+            if members.count > Validation.maximumHeaderCount {
+                fail(field, "Dictionary should have at most \(Validation.maximumHeaderCount) items", type: "too_long")
+                return [:]
+            }
             var headers: [String: String] = [:]
+            var bytes = 0
             for member in members.members {
+                bytes += member.key.utf8.count + (member.value.stringValue?.utf8.count ?? 0)
                 guard case .string(let text) = member.value else {
                     issues.append(ValidationIssue(prefix + [.key(field), .key(member.key)], "Input should be a valid string", type: "string_type"))
                     continue
                 }
                 headers[member.key] = text
+            }
+            if bytes > Validation.maximumHeaderBytes {
+                fail(field, "Value error, headers are \(bytes) bytes (names and values as UTF-8); the limit is \(Validation.maximumHeaderBytes) bytes", type: "value_error")
             }
             return headers
         }

@@ -151,9 +151,6 @@ public struct ProxyConfiguration: Sendable, Equatable {
         if maxBodyBytesOverride == nil, !Bounds.maxBodyBytes.contains(maxBodyBytes) {
             throw ConfigurationError("PROXY_MAX_BODY_BYTES defaults to 4 x PROXY_MAX_PARAMS_BYTES (\(maxBodyBytes)), more than \(Bounds.maxBodyBytes.upperBound); set PROXY_MAX_BODY_BYTES (--max-body-bytes)")
         }
-        if requestTTL < timeout {
-            throw ConfigurationError("PROXY_REQUEST_TTL (\(JSONValue.format(requestTTL))) must be at least PROXY_TIMEOUT (\(JSONValue.format(timeout))), or records would expire before their requests time out")
-        }
         try validateSyftBox()
         if let redisURL, !redisURL.hasPrefix("redis://") {
             throw ConfigurationError("PROXY_REDIS_URL must look like redis://host:6379/0, got '\(redisURL)'")

@@ -23,22 +23,35 @@ struct SendRoutes: Sendable {
             id: Self.newID(), appName: send.appName, funcName: send.funcName, destination: send.destination,
             sender: context.identity, params: send.params, headers: send.headers, timeout: send.timeout,
             traceparent: request.headers[.traceparent])
-        let idempotencyKey = request.headers[.idempotencyKey].flatMap { $0.isEmpty ? nil : $0 }
+        let idempotencyKey = request.headers[.idempotencyKey].flatMap { key in
+            key.isEmpty ? nil : IdempotencyKey(key: key, scope: Self.idempotencyScope(context), request: new)
+        }
         let store = environment.store
         let metrics = environment.metrics
         let accepted: @Sendable (CreateOutcome) -> Void = { outcome in
             if case .created(let record) = outcome { metrics.accepted(record) }
         }
-        guard send.blocking else {
-            let outcome = try await store.create([new], idempotencyKey: idempotencyKey).first
-            guard let outcome else { throw Self.acceptedNothing }
-            accepted(outcome)
-            return JSONResponse.make(outcome.record.statusJSON, headers: Self.headers(rateHeaders, outcome))
+        do {
+            guard send.blocking else {
+                let outcome = try await store.create([new], idempotencyKey: idempotencyKey).first
+                guard let outcome else { throw Self.acceptedNothing }
+                accepted(outcome)
+                return JSONResponse.make(outcome.record.statusJSON, headers: Self.headers(rateHeaders, outcome))
+            }
+            guard let (outcome, current) = try await store.createAndWait(new, idempotencyKey: idempotencyKey, accepted: accepted) else {
+                throw Self.acceptedNothing
+            }
+            return try await answer(current, headers: Self.headers(rateHeaders, outcome))
+        } catch let reused as IdempotencyKeyReused {
+            throw ValidationError(ValidationIssue([.key("header"), .key("Idempotency-Key")], "Value error, \(reused)", type: "value_error")).apiError
         }
-        guard let (outcome, current) = try await store.createAndWait(new, idempotencyKey: idempotencyKey, accepted: accepted) else {
-            throw Self.acceptedNothing
-        }
-        return try await answer(outcome.record, current: current, headers: Self.headers(rateHeaders, outcome))
+    }
+
+    /// Whose Idempotency-Keys a request's key is one of: the identity with API keys, else the
+    /// client's address. The kinds are tagged so an identity never shares a scope with an address.
+    private static func idempotencyScope(_ context: ProxyRequestContext) -> String {
+        if let identity = context.identity { return "identity:" + identity }
+        return "address:" + (context.remoteAddress?.ipAddress ?? "")
     }
 
     private static var acceptedNothing: APIError { APIError(.internalServerError, "the store accepted nothing; retry the request") }
@@ -52,17 +65,38 @@ struct SendRoutes: Sendable {
 
     /// The answer to a blocking send, once the wait for the request's answer ended. A timeout
     /// is 504 with the failed status; any other ending, success or app error, is 200.
-    private func answer(_ record: RPCRecord, current waited: RPCRecord, headers: HTTPFields) async throws -> Response {
+    ///
+    /// The wait ends by this replica's clock, but the store's clock decides when the request
+    /// times out; while the store says it is not overdue yet, the wait goes on, bounded.
+    private func answer(_ waited: RPCRecord, headers: HTTPFields) async throws -> Response {
         let store = environment.store
         var current = waited
-        if !current.state.isFinal {
-            current = try await store.expireIfOverdue(id: record.id) ?? current
+        let giveUp = Timestamp.now() + Self.storeClockAllowance
+        while !current.state.isFinal {
+            // A caller that went away ends the wait (the stores' waits return at once then).
+            try Task.checkCancellation()
+            guard let checked = try await store.expireIfOverdue(id: current.id) else {
+                throw APIError(.internalServerError, "request \(current.id) is no longer in the store although it had not ended (was the store cleared?); send the request again")
+            }
+            current = checked
+            if current.state.isFinal { break }
+            let now = Timestamp.now()
+            guard now < giveUp else {
+                throw APIError(.serviceUnavailable, "request \(current.id) is still \(current.state.rawValue) although its deadline passed by this replica's clock: the store's clock is more than \(JSONValue.format(Self.storeClockAllowance)) s behind it; read the outcome with GET /rpc/status/\(current.id) and check the hosts' time sync")
+            }
+            current = try await store.waitForFinal(id: current.id, until: min(giveUp, now + Self.storeClockRecheck)) ?? current
         }
-        if current.timedOut || !current.state.isFinal {
+        if current.timedOut {
             return JSONResponse.make(current.statusJSON, status: .gatewayTimeout, headers: headers)
         }
         return JSONResponse.make(current.statusJSON, headers: headers)
     }
+
+    /// How far behind this replica's clock the store's may be before a blocking caller is told
+    /// so instead of waiting on.
+    static let storeClockAllowance: Double = 15
+    /// A wait for the store's verdict asks it again this often (a wake-up ends it sooner).
+    static let storeClockRecheck: Double = 0.5
 
     func broadcast(_ request: Request, context: ProxyRequestContext) async throws -> Response {
         let configuration = environment.configuration
