@@ -9,6 +9,8 @@ struct MemoryState {
         var leaseUntil: Double?
         /// The scoped Idempotency-Key that created it, which lives as long as the record.
         var idempotencyKey: String?
+        /// Counts the request's leases; the current one's number is its fencing token.
+        var leaseSequence = 0
     }
 
     let settings: StoreSettings
@@ -97,6 +99,8 @@ struct MemoryState {
             entry.record.state = .processing
             entry.record.attempts += 1
             entry.record.updatedAt = now
+            entry.leaseSequence += 1
+            entry.record.leaseToken = String(entry.leaseSequence)
             let until = now + settings.leaseSeconds
             entry.leaseUntil = until
             entries[id] = entry
@@ -149,26 +153,29 @@ struct MemoryState {
         guard var entry = entries[id] else { return }
         entry.record.state = .pending
         entry.record.attempts -= 1
+        entry.record.leaseToken = nil
         entry.leaseUntil = nil
         entries[id] = entry
         leasedCount -= 1
     }
 
-    mutating func renewLease(id: String, now: Double) -> Bool {
-        guard var entry = entries[id], entry.record.state == .processing else { return false }
+    mutating func renewLease(id: String, token: String, now: Double) -> LeaseRenewal {
+        guard var entry = entries[id], entry.expiresAt > now, !entry.record.state.isFinal else { return .ended }
+        guard entry.record.state == .processing, entry.record.leaseToken == token else { return .lost }
         let until = now + settings.leaseSeconds
         entry.leaseUntil = until
         entries[id] = entry
         leases.push(id, at: until)
-        return true
+        return .renewed
     }
 
-    mutating func releaseLease(id: String, now: Double) -> Wakes {
+    mutating func releaseLease(id: String, token: String, now: Double) -> Wakes {
         var wakes = Wakes()
-        guard var entry = entries[id], entry.record.state == .processing else { return wakes }
+        guard var entry = entries[id], entry.record.state == .processing, entry.record.leaseToken == token else { return wakes }
         entry.record.state = .pending
         entry.record.attempts = max(0, entry.record.attempts - 1)
         entry.record.updatedAt = now
+        entry.record.leaseToken = nil
         entry.leaseUntil = nil
         entries[id] = entry
         leasedCount -= 1
@@ -176,11 +183,14 @@ struct MemoryState {
         return wakes
     }
 
-    mutating func answer(id: String, with answer: RPCAnswer, now: Double) -> (AnswerOutcome, Wakes) {
+    mutating func answer(id: String, with answer: RPCAnswer, leaseToken: String?, now: Double) -> (AnswerOutcome, Wakes) {
         var wakes = Wakes()
         failIfOverdue(id: id, now: now, wakes: &wakes)
         guard var entry = entries[id], entry.expiresAt > now else { return (.notFound, wakes) }
         guard !entry.record.state.isFinal else { return (.alreadyFinal(entry.record), wakes) }
+        if let leaseToken, entry.record.state != .processing || entry.record.leaseToken != leaseToken {
+            return (.leaseLost(entry.record), wakes)
+        }
         if entry.leaseUntil != nil { leasedCount -= 1 }
         switch answer {
         case .result(let value):
@@ -192,6 +202,7 @@ struct MemoryState {
         }
         entry.record.updatedAt = now
         entry.record.completedAt = now
+        entry.record.leaseToken = nil
         entry.leaseUntil = nil
         keepForTTL(&entry, id: id, endedAt: now)
         entries[id] = entry
@@ -206,6 +217,7 @@ struct MemoryState {
         entry.record.error = message
         entry.record.updatedAt = now
         entry.record.completedAt = now
+        entry.record.leaseToken = nil
         entry.leaseUntil = nil
         keepForTTL(&entry, id: id, endedAt: now)
         entries[id] = entry
@@ -247,6 +259,7 @@ struct MemoryState {
                 var redelivered = entry
                 redelivered.record.state = .pending
                 redelivered.record.updatedAt = now
+                redelivered.record.leaseToken = nil
                 redelivered.leaseUntil = nil
                 entries[due.element] = redelivered
                 leasedCount -= 1

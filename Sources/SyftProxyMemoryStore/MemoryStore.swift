@@ -58,20 +58,20 @@ public final class MemoryStore: RPCStore {
         return deliveries
     }
 
-    public func renewLease(id: String) async throws -> Bool {
+    public func renewLease(id: String, token: String) async throws -> LeaseRenewal {
         let now = clock()
-        return state.withLock { $0.renewLease(id: id, now: now) }
+        return state.withLock { $0.renewLease(id: id, token: token, now: now) }
     }
 
-    public func releaseLease(id: String) async throws {
+    public func releaseLease(id: String, token: String) async throws {
         let now = clock()
-        let wakes = state.withLock { $0.releaseLease(id: id, now: now) }
+        let wakes = state.withLock { $0.releaseLease(id: id, token: token, now: now) }
         deliver(wakes)
     }
 
-    public func answer(id: String, with answer: RPCAnswer) async throws -> AnswerOutcome {
+    public func answer(id: String, with answer: RPCAnswer, leaseToken: String?) async throws -> AnswerOutcome {
         let now = clock()
-        let (outcome, wakes) = state.withLock { $0.answer(id: id, with: answer, now: now) }
+        let (outcome, wakes) = state.withLock { $0.answer(id: id, with: answer, leaseToken: leaseToken, now: now) }
         deliver(wakes)
         return outcome
     }

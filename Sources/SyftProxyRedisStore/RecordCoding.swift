@@ -45,7 +45,8 @@ enum RecordCoding {
             headers: headers, result: result, error: fields["error"], createdAt: try number("created"),
             updatedAt: try number("updated"), completedAt: optional("completed").flatMap(Double.init),
             deadline: try number("deadline"), attempts: Int(fields["attempts"] ?? "0") ?? 0,
-            endpoint: optional("endpoint"), traceparent: optional("trace"))
+            endpoint: optional("endpoint"), traceparent: optional("trace"),
+            leaseToken: state == .processing ? optional("ltok") : nil)
     }
 
     static func headersJSON(_ headers: [String: String]) -> String {

@@ -125,19 +125,23 @@ public final class RedisStore: RPCStore {
         }
     }
 
-    public func renewLease(id: String) async throws -> Bool {
-        try await run(scripts.renew, [id, String(settings.leaseSeconds)]).int == 1
+    public func renewLease(id: String, token: String) async throws -> LeaseRenewal {
+        switch try await run(scripts.renew, [id, String(settings.leaseSeconds), token]).int {
+        case 1: .renewed
+        case 0: .lost
+        default: .ended
+        }
     }
 
-    public func releaseLease(id: String) async throws {
-        _ = try await run(scripts.release, [id])
+    public func releaseLease(id: String, token: String) async throws {
+        _ = try await run(scripts.release, [id, token])
     }
 
-    public func answer(id: String, with answer: RPCAnswer) async throws -> AnswerOutcome {
+    public func answer(id: String, with answer: RPCAnswer, leaseToken: String?) async throws -> AnswerOutcome {
         let args: [String]
         switch answer {
-        case .result(let value): args = [id, "result", value.compactString]
-        case .error(let message): args = [id, "error", message]
+        case .result(let value): args = [id, "result", value.compactString, leaseToken ?? ""]
+        case .error(let message): args = [id, "error", message, leaseToken ?? ""]
         }
         // A sender blocked on this replica is woken from here, with the final record, instead of
         // by the published wake-up followed by a read; senders on other replicas get the latter.
@@ -154,8 +158,16 @@ public final class RedisStore: RPCStore {
         guard let parts = reply.array, let tag = parts.first?.string else { throw StoreError.corrupt("answer answered \(reply)") }
         if tag == "missing" { return .notFound }
         guard parts.count > 1, let record = try RecordCoding.record(from: parts[1]) else { return .notFound }
-        final = record
-        return tag == "ok" ? .accepted(record) : .alreadyFinal(record)
+        switch tag {
+        case "ok":
+            final = record
+            return .accepted(record)
+        case "lost":
+            return .leaseLost(record)
+        default:
+            final = record
+            return .alreadyFinal(record)
+        }
     }
 
     public func expireIfOverdue(id: String) async throws -> RPCRecord? {

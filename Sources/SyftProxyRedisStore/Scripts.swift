@@ -56,7 +56,7 @@ enum Scripts {
     local function finish(id, state, field, value, t)
       local k = rkey(id)
       redis.call('HSET', k, 'state', state, field, value, 'updated', fmt(t), 'completed', fmt(t))
-      redis.call('HDEL', k, 'lease')
+      redis.call('HDEL', k, 'lease', 'ltok')
       redis.call('ZREM', ns .. ':leases', id)
       redis.call('ZREM', ns .. ':deadlines', id)
       keepForTTL(k)
@@ -81,7 +81,9 @@ enum Scripts {
       end
       local untilTime = t + lease
       redis.call('HINCRBY', k, 'attempts', 1)
-      redis.call('HSET', k, 'state', 'processing', 'updated', fmt(t), 'lease', fmt(untilTime))
+      -- lseq counts the request's leases; the current one's number fences its holder.
+      local token = redis.call('HINCRBY', k, 'lseq', 1)
+      redis.call('HSET', k, 'state', 'processing', 'updated', fmt(t), 'lease', fmt(untilTime), 'ltok', token)
       redis.call('ZADD', ns .. ':leases', untilTime, id)
       return recordReply(id)
     end
@@ -180,7 +182,7 @@ enum Scripts {
         else
           redis.call('HINCRBY', k, 'attempts', -1)
           redis.call('HSET', k, 'state', 'pending')
-          redis.call('HDEL', k, 'lease')
+          redis.call('HDEL', k, 'lease', 'ltok')
           redis.call('ZREM', ns .. ':leases', id)
           route(id, pair[1], pair[2], false)
         end
@@ -189,15 +191,18 @@ enum Scripts {
     return out
     """#)
 
-    /// ARGV: id, 'result' or 'error', payload. {'ok'|'final', record} or {'missing'}.
+    /// ARGV: id, 'result' or 'error', payload, lease token or '' (not a lease holder).
+    /// {'ok'|'final'|'lost', record} or {'missing'}.
     static let answer = RedisScriptSource(prelude + #"""
     local id = ARGV[1]
     local k = rkey(id)
     if redis.call('EXISTS', k) == 0 then return {'missing'} end
     local t = now()
     expireIfOverdue(id, t)
-    local state = redis.call('HGET', k, 'state')
+    local st = redis.call('HMGET', k, 'state', 'ltok')
+    local state = st[1]
     if state == 'completed' or state == 'failed' then return {'final', recordReply(id)} end
+    if ARGV[4] ~= '' and (state ~= 'processing' or st[2] ~= ARGV[4]) then return {'lost', recordReply(id)} end
     if ARGV[2] == 'result' then
       finish(id, 'completed', 'result', ARGV[3], t)
     else
@@ -226,7 +231,7 @@ enum Scripts {
           exhausted = exhausted + 1
         else
           redis.call('HSET', k, 'state', 'pending', 'updated', fmt(t))
-          redis.call('HDEL', k, 'lease')
+          redis.call('HDEL', k, 'lease', 'ltok')
           route(id, st[3], st[4], true)
           redelivered = redelivered + 1
         end
@@ -235,25 +240,29 @@ enum Scripts {
     return {timedOut, redelivered, exhausted}
     """#)
 
-    /// ARGV: id, lease seconds. 1 when the lease was extended.
+    /// ARGV: id, lease seconds, lease token. 1 renewed, 0 lost (open, leased by another or
+    /// not at all), -1 ended (final or expired).
     static let renew = RedisScriptSource(prelude + #"""
     local k = rkey(ARGV[1])
-    if redis.call('HGET', k, 'state') ~= 'processing' then return 0 end
+    local st = redis.call('HMGET', k, 'state', 'ltok')
+    if not st[1] or st[1] == 'completed' or st[1] == 'failed' then return -1 end
+    if st[1] ~= 'processing' or st[2] ~= ARGV[3] then return 0 end
     local untilTime = now() + tonumber(ARGV[2])
     redis.call('HSET', k, 'lease', fmt(untilTime))
     redis.call('ZADD', ns .. ':leases', untilTime, ARGV[1])
     return 1
     """#)
 
-    /// ARGV: id. Back to the front of its queue, the attempt not counted.
+    /// ARGV: id, lease token. Back to the front of its queue, the attempt not counted; 0 when
+    /// the token is not the current lease's.
     static let release = RedisScriptSource(prelude + #"""
     local id = ARGV[1]
     local k = rkey(id)
-    local st = redis.call('HMGET', k, 'state', 'attempts', 'app', 'dest')
-    if st[1] ~= 'processing' then return 0 end
+    local st = redis.call('HMGET', k, 'state', 'attempts', 'app', 'dest', 'ltok')
+    if st[1] ~= 'processing' or st[5] ~= ARGV[2] then return 0 end
     if tonumber(st[2]) > 0 then redis.call('HINCRBY', k, 'attempts', -1) end
     redis.call('HSET', k, 'state', 'pending', 'updated', fmt(now()))
-    redis.call('HDEL', k, 'lease')
+    redis.call('HDEL', k, 'lease', 'ltok')
     redis.call('ZREM', ns .. ':leases', id)
     route(id, st[3], st[4], true)
     return 1

@@ -23,6 +23,9 @@ public final class SyftBoxTransport: Sendable {
     struct PendingFile: Sendable {
         var directory: String
         var deadline: Double
+        /// The lease this replica holds on the request (renewed while waiting, handed back on
+        /// shutdown); nil for a delivery that was never leased.
+        var leaseToken: String?
         /// When the answer file was first seen incomplete or malformed.
         var unreadableSince: Double?
         /// Set while one task reads the answer, so an event and a poll don't both record it.
@@ -77,7 +80,7 @@ public final class SyftBoxTransport: Sendable {
         let directory = endpoint.senderDirectory(datasites: settings.datasites, sender: settings.email)
         // Waiting starts before the file exists, so an app that answers at once finds both the
         // watch and the pending entry in place.
-        pending.withLock { $0[record.id] = PendingFile(directory: directory, deadline: record.deadline) }
+        pending.withLock { $0[record.id] = PendingFile(directory: directory, deadline: record.deadline, leaseToken: record.leaseToken) }
         do {
             try FilePath.makeDirectories(directory)
             do { try watcher?.watch(directory) } catch {
@@ -125,12 +128,12 @@ public final class SyftBoxTransport: Sendable {
     /// another replica sharing the folder takes over the wait without sitting out the lease.
     /// The request files stay where they are; the next replica adopts them.
     public func handBack() async {
-        let ids = pending.withLock { files in
+        let leases = pending.withLock { files in
             defer { files.removeAll() }
-            return Array(files.keys)
+            return files.compactMap { id, file in file.leaseToken.map { (id, $0) } }
         }
-        for id in ids { try? await store.releaseLease(id: id) }
-        if !ids.isEmpty { logger.info("SyftBox requests handed back on shutdown", metadata: ["count": "\(ids.count)"]) }
+        for (id, token) in leases { try? await store.releaseLease(id: id, token: token) }
+        if !leases.isEmpty { logger.info("SyftBox requests handed back on shutdown", metadata: ["count": "\(leases.count)"]) }
     }
 
     private func handle(_ signal: DirectoryWatcher.Signal) async {
@@ -182,11 +185,19 @@ public final class SyftBoxTransport: Sendable {
 
     /// Keeps the store from handing a request that is still waiting on its app to another
     /// replica; a request that ended elsewhere (answered, timed out) is forgotten here.
+    /// A lease taken over by another replica (this one stalled past it) means that replica now
+    /// waits on the same files: this one stops waiting and leaves them alone.
     private func renewLeases() async {
-        let ids = pending.withLock { Array($0.keys) }
-        for id in ids {
-            guard let renewed = try? await store.renewLease(id: id), !renewed else { continue }
-            if let file = pending.withLock({ $0.removeValue(forKey: id) }) { removeFiles(id, in: file.directory) }
+        let leases = pending.withLock { files in files.compactMap { id, file in file.leaseToken.map { (id, $0) } } }
+        for (id, token) in leases {
+            switch try? await store.renewLease(id: id, token: token) {
+            case .renewed?, nil:
+                continue
+            case .lost?:
+                pending.withLock { _ = $0.removeValue(forKey: id) }
+            case .ended?:
+                if let file = pending.withLock({ $0.removeValue(forKey: id) }) { removeFiles(id, in: file.directory) }
+            }
         }
     }
 

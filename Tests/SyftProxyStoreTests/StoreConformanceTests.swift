@@ -145,9 +145,9 @@ import Testing
         try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 3, leaseSeconds: 1)) { (store: any RPCStore) async throws in
             let request = newRequest()
             _ = try await store.create([request], idempotencyKey: nil)
-            _ = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1)
+            let leased = try #require(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1).first)
             try await Task.sleep(for: .milliseconds(600))
-            #expect(try await store.renewLease(id: request.id))
+            #expect(try await store.renewLease(id: request.id, token: try #require(leased.leaseToken)) == .renewed)
             try await Task.sleep(for: .milliseconds(600))
             #expect(try await store.sweep().redelivered == 0)
             #expect(try await store.record(id: request.id)?.state == .processing)
@@ -159,8 +159,8 @@ import Testing
         try await kind.withStore { (store: any RPCStore) async throws in
             let request = newRequest()
             _ = try await store.create([request], idempotencyKey: nil)
-            _ = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1)
-            try await store.releaseLease(id: request.id)
+            let leased = try #require(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1).first)
+            try await store.releaseLease(id: request.id, token: try #require(leased.leaseToken))
             let again = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1)
             #expect(again.first?.id == request.id)
             #expect(again.first?.attempts == 1)

@@ -11,16 +11,17 @@ import Testing
 @Suite struct TransportTests {
     final class Fixture: Sendable {
         let dataDirectory: String
-        let store = MemoryStore(settings: StoreSettings(leaseSeconds: 30))
+        let store: MemoryStore
         let transport: SyftBoxTransport
         let background: Task<Void, Never>
 
-        init(grace: Double = 2) throws {
+        init(grace: Double = 2, leaseSeconds: Double = 30) throws {
             dataDirectory = NSTemporaryDirectory() + "syftbox-tests-" + UUID().uuidString.lowercased()
             try FileManager.default.createDirectory(atPath: dataDirectory + "/datasites", withIntermediateDirectories: true)
+            store = MemoryStore(settings: StoreSettings(leaseSeconds: leaseSeconds))
             transport = SyftBoxTransport(
                 settings: SyftBoxSettings(dataDirectory: dataDirectory, email: "proxy@example.com", pollInterval: 0.1, unreadableGrace: grace),
-                store: store, leaseSeconds: 30, logger: Logger(label: "syftbox-tests"))
+                store: store, leaseSeconds: leaseSeconds, logger: Logger(label: "syftbox-tests"))
             background = Task { [transport] in await transport.run() }
         }
 

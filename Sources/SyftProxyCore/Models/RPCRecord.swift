@@ -23,12 +23,17 @@ public struct RPCRecord: Sendable, Equatable {
     public var endpoint: String?
     /// W3C trace context of the call that created the request.
     public var traceparent: String?
+    /// The fencing token of the delivery out now; nil unless `processing`. Renewing, releasing
+    /// or answering as a lease holder names it, so a holder whose lease expired and was
+    /// handed to another consumer can no longer act on the request. Never shown to callers.
+    public var leaseToken: String?
 
     public init(
         id: String, appName: String, funcName: String, destination: String, sender: String?,
         state: RPCState = .pending, params: JSONObject, headers: [String: String], result: JSONValue? = nil,
         error: String? = nil, createdAt: Double, updatedAt: Double? = nil, completedAt: Double? = nil,
-        deadline: Double, attempts: Int = 0, endpoint: String? = nil, traceparent: String? = nil
+        deadline: Double, attempts: Int = 0, endpoint: String? = nil, traceparent: String? = nil,
+        leaseToken: String? = nil
     ) {
         self.id = id
         self.appName = appName
@@ -47,6 +52,7 @@ public struct RPCRecord: Sendable, Equatable {
         self.attempts = attempts
         self.endpoint = endpoint
         self.traceparent = traceparent
+        self.leaseToken = leaseToken
     }
 
     /// The RPCStatus document of SPEC.md.

@@ -43,7 +43,22 @@ public enum AnswerOutcome: Sendable, Equatable {
     case accepted(RPCRecord)
     /// Completed, failed or timed out before this answer came; nothing changed.
     case alreadyFinal(RPCRecord)
+    /// A lease holder answered with a token that is no longer the request's: its lease
+    /// expired and the request went out again. Nothing changed; the current holder answers.
+    case leaseLost(RPCRecord)
     case notFound
+}
+
+/// What renewing a lease found.
+public enum LeaseRenewal: Sendable, Equatable {
+    /// The lease is the caller's and now runs for another lease period.
+    case renewed
+    /// The request is still open but no longer leased with this token (it expired and went
+    /// out again, or was released): the caller must stop acting on it, and leave alone what
+    /// the next holder may be using.
+    case lost
+    /// The request ended (answered, failed, timed out) or expired.
+    case ended
 }
 
 public enum SchemaPublishOutcome: Sendable, Equatable {
@@ -144,15 +159,20 @@ public protocol RPCStore: Sendable {
     /// Leases up to `max` requests from the push queue, with their registered URLs.
     func leasePush(max: Int) async throws -> [PushDelivery]
 
-    /// Extends a delivery's lease while its push is retried; false when the request is final.
-    func renewLease(id: String) async throws -> Bool
+    /// Extends a delivery's lease, when `token` (the record's ``RPCRecord/leaseToken`` as it was
+    /// leased) is still the request's.
+    func renewLease(id: String, token: String) async throws -> LeaseRenewal
 
     /// Puts a request back to its queue at once, as if its lease had expired, without
-    /// counting a failed attempt for a delivery that never reached the app.
-    func releaseLease(id: String) async throws
+    /// counting a failed attempt for a delivery that never reached the app. Does nothing
+    /// unless `token` is still the request's.
+    func releaseLease(id: String, token: String) async throws
 
-    /// Records an answer unless the request is already final.
-    func answer(id: String, with answer: RPCAnswer) async throws -> AnswerOutcome
+    /// Records an answer unless the request is already final. With a `leaseToken`, the
+    /// answer comes from a lease holder (the push forwarder) and counts only while that lease
+    /// is the current one; without one (App B's POST /rpc/reply, a SyftBox answer file) it
+    /// counts while the request is open.
+    func answer(id: String, with answer: RPCAnswer, leaseToken: String?) async throws -> AnswerOutcome
 
     /// Fails the request as timed out if it is still unanswered past its deadline; returns
     /// the record as it now is.
@@ -218,6 +238,11 @@ public protocol RPCStore: Sendable {
 public let pullConsumerWindow: Double = 60
 
 extension RPCStore {
+    /// An answer that does not come from a lease holder.
+    public func answer(id: String, with answer: RPCAnswer) async throws -> AnswerOutcome {
+        try await self.answer(id: id, with: answer, leaseToken: nil)
+    }
+
     public func createAndWait(_ request: NewRequest, idempotencyKey: IdempotencyKey?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)? {
         guard let outcome = try await create([request], idempotencyKey: idempotencyKey).first else { return nil }
         accepted(outcome)

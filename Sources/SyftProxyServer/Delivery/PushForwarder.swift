@@ -88,8 +88,14 @@ public struct PushForwarder: Service {
                 let answer = try await post(delivery, timeout: remaining)
                 metrics.delivered(count: 1, mode: "push")
                 guard let answer else { return }
-                let outcome = try await store.answer(id: record.id, with: answer)
-                if case .accepted(let final) = outcome { metrics.finished(final) }
+                switch try await store.answer(id: record.id, with: answer, leaseToken: record.leaseToken) {
+                case .accepted(let final): metrics.finished(final)
+                case .leaseLost:
+                    // This delivery outlived its lease and the request went out again; the
+                    // delivery holding the lease now answers it.
+                    logger.info("push answer came after the lease passed to another delivery; ignored", metadata: ["id": "\(record.id)"])
+                case .alreadyFinal, .notFound: break
+                }
                 return
             } catch let error where Self.isRefusedConnection(error) {
                 // The app is not listening yet: nothing reached it, so retrying cannot run it twice.
@@ -98,7 +104,7 @@ public struct PushForwarder: Service {
                 let pause = retry.next()
                 guard Timestamp.now() + pause.seconds < record.deadline else { return }
                 try? await Task.sleep(for: pause)
-                guard (try? await store.renewLease(id: record.id)) == true else { return }
+                guard let token = record.leaseToken, (try? await store.renewLease(id: record.id, token: token)) == .renewed else { return }
             } catch where Task.isCancelled {
                 break
             } catch {
@@ -110,8 +116,8 @@ public struct PushForwarder: Service {
         }
         // Shutting down mid-delivery: hand the request back now rather than leaving it leased
         // to a process that is going away until the lease runs out.
-        if Task.isCancelled {
-            try? await store.releaseLease(id: record.id)
+        if Task.isCancelled, let token = record.leaseToken {
+            try? await store.releaseLease(id: record.id, token: token)
             logger.info("push delivery handed back on shutdown", metadata: ["id": "\(record.id)"])
         }
     }

@@ -60,6 +60,9 @@ struct DeliveryRoutes: Sendable {
         case .alreadyFinal(let record):
             let reason = record.timedOut ? "timed out" : record.state.rawValue
             throw APIError(.conflict, "request '\(id)' already \(reason == "timed out" ? "timed out" : "is \(reason)"); this answer was ignored")
+        case .leaseLost(let record):
+            // Only a lease holder's answer can be fenced off; App B's reply never is.
+            throw APIError(.conflict, "request '\(id)' is \(record.state.rawValue) under another delivery; this answer was ignored")
         case .notFound:
             throw APIError.notFound("request '\(id)' is unknown or has expired; nothing to answer")
         }
