@@ -215,6 +215,21 @@ enum Scripts {
     return 1
     """#)
 
+    /// ARGV: id, delay seconds. 1 when the request stays leased for the delay, its attempt
+    /// not counted; the sweep puts it back on its queue once that lease passes.
+    static let deferDelivery = RedisScriptSource(prelude + #"""
+    local id = ARGV[1]
+    local k = rkey(id)
+    local st = redis.call('HMGET', k, 'state', 'attempts')
+    if st[1] ~= 'processing' then return 0 end
+    local t = now()
+    local untilTime = t + tonumber(ARGV[2])
+    if tonumber(st[2]) > 0 then redis.call('HINCRBY', k, 'attempts', -1) end
+    redis.call('HSET', k, 'updated', fmt(t), 'lease', fmt(untilTime))
+    redis.call('ZADD', ns .. ':leases', untilTime, id)
+    return 1
+    """#)
+
     /// ARGV: app, dest, url. Moves the pair's queued ids to the push list, order kept.
     static let registerEndpoint = RedisScriptSource(prelude + #"""
     redis.call('SET', epkey(ARGV[1], ARGV[2]), ARGV[3])

@@ -141,6 +141,14 @@ public protocol RPCStore: Sendable {
     /// counting a failed attempt for a delivery that never reached the app.
     func releaseLease(id: String) async throws
 
+    /// Keeps a delivery leased for `seconds` more without counting its attempt, for a push
+    /// that did not reach the app (connection refused, the endpoint at its share of the
+    /// forwarder slots): no forwarder takes it meanwhile, and ``sweep()`` puts it back on its
+    /// queue once that lease passes. False when the request is no longer leased (answered,
+    /// failed, swept). `token` is the lease's fencing token; it is not checked yet and callers
+    /// pass what their lease carries (nil today).
+    func deferDelivery(id: String, token: String?, by seconds: Double) async throws -> Bool
+
     /// Records an answer unless the request is already final.
     func answer(id: String, with answer: RPCAnswer) async throws -> AnswerOutcome
 
