@@ -15,7 +15,7 @@ public struct PushAddressPolicy: Sendable, Equatable {
 
     /// Denied unless allowed; each with why, for the error an operator sees.
     public static let defaultDenials: [DefaultDenial] = [
-        ("169.254.0.0/16", "IPv4 link-local, where cloud metadata services answer (169.254.169.254 on AWS, GCP, Azure, OpenStack, Oracle, DigitalOcean; 169.254.170.2 for ECS task credentials)"),
+        ("169.254.0.0/16", "IPv4 link-local, where cloud metadata services answer: 169.254.169.254 on AWS, GCP, Azure, OpenStack, Oracle and DigitalOcean, 169.254.170.2 for ECS task credentials"),
         ("fe80::/10", "IPv6 link-local"),
         ("fd00:ec2::254/128", "the AWS instance metadata service over IPv6"),
         ("100.100.100.200/32", "the Alibaba Cloud metadata service"),
@@ -42,10 +42,10 @@ public struct PushAddressPolicy: Sendable, Equatable {
         for candidate in [address] + (address.nat64Target.map { [$0] } ?? []) {
             if allowed.contains(where: { $0.contains(candidate) }) { continue }
             if let network = denied.first(where: { $0.contains(candidate) }) {
-                return "\(address) is in \(network), denied by PROXY_PUSH_DENY_NETWORKS; remove that network from PROXY_PUSH_DENY_NETWORKS or add the address to PROXY_PUSH_ALLOW_NETWORKS"
+                return "\(address), in \(network), which PROXY_PUSH_DENY_NETWORKS denies; remove that network from PROXY_PUSH_DENY_NETWORKS or add the address to PROXY_PUSH_ALLOW_NETWORKS"
             }
             if let denial = Self.defaultDenials.first(where: { $0.network.contains(candidate) }) {
-                return "\(address) is in \(denial.network) (\(denial.reason)), which push deliveries may not reach by default; add the address or its network to PROXY_PUSH_ALLOW_NETWORKS to allow it"
+                return "\(address), in \(denial.network) (\(denial.reason)), which push deliveries may not reach by default; add the address or its network to PROXY_PUSH_ALLOW_NETWORKS to allow it"
             }
         }
         return nil
@@ -101,6 +101,8 @@ public struct PushTarget: Sendable, Equatable {
         }
         let decoded = String(hostPart).removingPercentEncodingIfValid.lowercased()
         guard !decoded.isEmpty else { return nil }
+        // Brackets promise an IPv6 address; anything else in them has no meaning to connect to.
+        if decoded.hasPrefix("["), PushAddress(urlHost: decoded) == nil { return nil }
         self.isTLS = isTLS
         self.host = decoded
         self.port = port

@@ -23,7 +23,7 @@ public struct PushForwarder: Service {
     let maximumResponseBytes: Int
     let leaseSeconds: Double
     let policy: PushAddressPolicy
-    let backoff = EndpointBackoff()
+    let endpointBackoff = EndpointBackoff()
     let metrics: ProxyMetrics
     let logger: Logger
     let syftBox: SyftBoxTransport?
@@ -59,14 +59,14 @@ public struct PushForwarder: Service {
     /// loop moves on to other apps' work rather than circling it.
     private func dispatch() async {
         let slots = PushSlots(capacity: concurrency, share: endpointShare)
-        var backoff = Backoff()
+        var storeBackoff = Backoff()
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 let free = await slots.waitForFree()
                 guard free > 0 else { continue }
                 do {
                     let deliveries = try await store.leasePush(max: free)
-                    backoff.reset()
+                    storeBackoff.reset()
                     if deliveries.isEmpty {
                         try await store.waitForPushWork(until: Timestamp.now() + 1)
                         continue
@@ -86,7 +86,7 @@ public struct PushForwarder: Service {
                     }
                 } catch {
                     logger.debug("push queue unavailable", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: backoff.next())
+                    try? await Task.sleep(for: storeBackoff.next())
                 }
             }
         }
@@ -115,16 +115,17 @@ public struct PushForwarder: Service {
             let outcome = try await Self.within(deadline: deadline) { try await post(delivery) }
             switch outcome {
             case .answered(let answer):
-                backoff.reached(endpoint)
+                endpointBackoff.reached(endpoint)
                 metrics.delivered(count: 1, mode: "push")
                 guard let answer else { return }
                 let outcome = try await store.answer(id: record.id, with: answer)
                 if case .accepted(let final) = outcome { metrics.finished(final) }
             case .notReached(let why):
+                PushResolver.forget(PushTarget(url: delivery.url)?.resolvableName ?? "")
                 // Nothing reached the app, so trying again cannot run it twice; the request
                 // waits in the store, not in this slot.
                 metrics.pushFailure("connect")
-                let delay = backoff.refused(endpoint)
+                let delay = endpointBackoff.refused(endpoint)
                 logger.debug("push endpoint not reached; trying again later", metadata: ["id": "\(record.id)", "url": "\(delivery.url)", "error": "\(why)", "retry_in": "\(delay)"])
                 await deferDelivery(record, by: delay)
             case .denied(let why):
@@ -284,12 +285,5 @@ struct Backoff {
         let base = min(2.0, 0.05 * Double(1 << min(attempt, 6)))
         attempt += 1
         return .milliseconds(Int64(base * Double.random(in: 0.5...1.0) * 1000))
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

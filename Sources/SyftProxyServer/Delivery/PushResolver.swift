@@ -1,4 +1,5 @@
 import NIOPosix
+import SyftProxyCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -13,10 +14,33 @@ enum PushResolver {
         let description: String
     }
 
+    /// Answers are kept this long, so a busy app costs one lookup a second rather than one per
+    /// delivery. Caching widens no window: deliveries connect to the addresses that were
+    /// checked, whenever they were looked up.
+    static let cacheSeconds = 1.0
+    private static let cache = Mutex<[String: (addresses: [PushAddress], until: Double)]>([:])
+
+    /// Drops a cached answer, after its addresses refused a connection (the app may have moved).
+    static func forget(_ name: String) {
+        _ = cache.withLock { $0.removeValue(forKey: name) }
+    }
+
     /// Every address `name` resolves to, in the resolver's preference order. Returns at once
     /// when the task is cancelled (the delivery's deadline passed); the lookup itself then
     /// finishes on its thread and its result is dropped.
     static func addresses(of name: String) async throws -> [PushAddress] {
+        let now = Timestamp.now()
+        if let cached = cache.withLock({ $0[name] }), cached.until > now { return cached.addresses }
+        let addresses = try await lookUpOffLoop(name)
+        cache.withLock { cache in
+            // Names come from registrations; a bound keeps many distinct ones from piling up.
+            if cache.count >= 1024 { cache = cache.filter { $0.value.until > now } }
+            if cache.count < 1024 { cache[name] = (addresses, now + cacheSeconds) }
+        }
+        return addresses
+    }
+
+    private static func lookUpOffLoop(_ name: String) async throws -> [PushAddress] {
         let pending = PendingLookup()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[PushAddress], any Error>) in
