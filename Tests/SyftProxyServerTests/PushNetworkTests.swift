@@ -1,4 +1,6 @@
+import Foundation
 import Testing
+import SyftProxyCore
 @testable import SyftProxyServer
 
 @Suite struct PushNetworkTests {
@@ -87,5 +89,33 @@ import Testing
         #expect(!single.take(for: "b"))
         single.give(for: "a")
         #expect(single.take(for: "b"))
+    }
+
+    @Test func aWaitingDeliveryGetsItsEndpointsNextSlot() async throws {
+        let slots = PushSlots(capacity: 32, share: 1)
+        #expect(slots.take(for: "a"))
+        let waiter = Task { await slots.waitForSlot(for: "a", until: Timestamp.now() + 5) }
+        try await Task.sleep(for: .milliseconds(50))
+        let freedAt = Date()
+        slots.give(for: "a")
+        #expect(await waiter.value)
+        #expect(Date().timeIntervalSince(freedAt) < 1)
+        #expect(!slots.take(for: "a"), "the waiter holds the endpoint's one slot now")
+        #expect(await slots.waitForSlot(for: "a", until: Timestamp.now() + 0.05) == false)
+    }
+
+    @Test func aStalledWaiterLetsTheDispatcherLeaseForTheReserve() async throws {
+        // Four slots, one of them reserved: three deliveries to "a" fill the shared part.
+        let slots = PushSlots(capacity: 4, share: 4, stallAge: 0.1)
+        for _ in 0..<3 { #expect(slots.take(for: "a")) }
+        let waiter = Task { await slots.waitForSlot(for: "a", until: Timestamp.now() + 5) }
+        try await Task.sleep(for: .milliseconds(20))
+        // Three running and one waiting leave nothing to lease until the waiter looks stalled.
+        let started = Date()
+        #expect(await slots.waitForFree() == 1)
+        #expect(Date().timeIntervalSince(started) >= 0.05)
+        #expect(slots.take(for: "b"))
+        waiter.cancel()
+        #expect(await waiter.value == false)
     }
 }

@@ -28,8 +28,11 @@ public struct PushForwarder: Service {
     let logger: Logger
     let syftBox: SyftBoxTransport?
 
-    /// How long a delivery to an endpoint at its share waits in the store before it is
-    /// leased again; long enough that circling it costs little, short next to most timeouts.
+    /// How long a delivery to an endpoint at its share waits on this replica for one of the
+    /// endpoint's slots before it goes back to the store.
+    static let localWait = 0.5
+    /// How long such a delivery then waits in the store before it is leased again; long
+    /// enough that circling it costs little, short next to most timeouts.
     static let busyDeferral = 1.0
 
     public init(store: any RPCStore, client: HTTPClient, configuration: ProxyConfiguration, metrics: ProxyMetrics, logger: Logger,
@@ -54,9 +57,9 @@ public struct PushForwarder: Service {
 
     /// One loop leases as many deliveries as there are free slots and runs each in its own
     /// child task; an idle replica costs one store call per wake-up, not one per slot. A
-    /// delivery whose endpoint is at its share goes back to the store for a moment instead
-    /// (its lease deferred, its attempt not counted): it leaves the push list meanwhile, so the
-    /// loop moves on to other apps' work rather than circling it.
+    /// delivery whose endpoint is at its share waits briefly for that endpoint's slot, then goes
+    /// back to the store for a moment (its lease deferred, its attempt not counted): it leaves
+    /// the push list meanwhile, so the loop moves on to other apps' work rather than circling it.
     private func dispatch() async {
         let slots = PushSlots(capacity: concurrency, share: endpointShare)
         var storeBackoff = Backoff()
@@ -79,9 +82,15 @@ public struct PushForwarder: Service {
                                 slots.give(for: endpoint)
                             }
                         } else {
-                            metrics.pushFailure("endpoint_busy")
-                            let delay = Self.busyDeferral * Double.random(in: 0.5...1.0)
-                            group.addTask { await deferDelivery(delivery.record, by: delay) }
+                            group.addTask {
+                                if await slots.waitForSlot(for: endpoint, until: Timestamp.now() + Self.localWait) {
+                                    await deliver(delivery, endpoint: endpoint)
+                                    slots.give(for: endpoint)
+                                } else {
+                                    metrics.pushFailure("endpoint_busy")
+                                    await deferDelivery(delivery.record, by: Self.busyDeferral * Double.random(in: 0.5...1.0))
+                                }
+                            }
                         }
                     }
                 } catch {

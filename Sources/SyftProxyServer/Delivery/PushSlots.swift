@@ -9,56 +9,108 @@ import SyftProxyCore
 ///   slots in all; the last `reserve` slots (a quarter) take only deliveries to endpoints with
 ///   nothing in flight.
 ///
+/// A leased delivery that finds its endpoint at its share waits here for one of that
+/// endpoint's slots, briefly, so the backlog of a busy but healthy app flows without going back
+/// through the store. Waiting deliveries count against the slots the dispatcher leases for;
+/// once one has waited longer than `stallAge` the endpoint looks stalled, and the dispatcher
+/// leases for the reserve anyway, so other apps' work is not held up behind it.
+///
 /// With the default 32 slots and a share of 8, six stalled apps hold at most 24 slots and any
 /// other app finds one of the last 8 free.
 final class PushSlots: Sendable {
     private struct State {
-        var total = 0
+        var running = 0
         var perEndpoint: [String: Int] = [:]
+        /// When each waiting delivery began to wait, by waiter number.
+        var waiting: [Int: Double] = [:]
+        var nextWaiter = 0
     }
 
     let capacity: Int
     let share: Int
     let reserve: Int
+    /// How long a delivery waits here before it looks stalled.
+    let stallAge: Double
     private let state = Mutex(State())
     private let freed = WakeupRegistry<Int>()
 
-    init(capacity: Int, share: Int) {
+    init(capacity: Int, share: Int, stallAge: Double = 0.25) {
         self.capacity = max(1, capacity)
         self.share = max(1, share)
         self.reserve = self.capacity / 4
+        self.stallAge = stallAge
     }
 
     /// Takes a slot for a delivery to `endpoint`; false when the endpoint is at its share (or
     /// the replica is full), and the delivery should wait.
     func take(for endpoint: String) -> Bool {
-        state.withLock { state in
-            let current = state.perEndpoint[endpoint, default: 0]
-            guard state.total < capacity, current < share else { return false }
-            guard current == 0 || state.total < capacity - reserve else { return false }
-            state.total += 1
-            state.perEndpoint[endpoint] = current + 1
-            return true
-        }
+        state.withLock { Self.take(for: endpoint, in: &$0, capacity: capacity, share: share, reserve: reserve) }
+    }
+
+    private static func take(for endpoint: String, in state: inout State, capacity: Int, share: Int, reserve: Int) -> Bool {
+        let current = state.perEndpoint[endpoint, default: 0]
+        guard state.running < capacity, current < share else { return false }
+        guard current == 0 || state.running < capacity - reserve else { return false }
+        state.running += 1
+        state.perEndpoint[endpoint] = current + 1
+        return true
     }
 
     func give(for endpoint: String) {
         state.withLock { state in
-            state.total -= 1
+            state.running -= 1
             let left = state.perEndpoint[endpoint, default: 1] - 1
             state.perEndpoint[endpoint] = left > 0 ? left : nil
         }
         freed.signal(0)
     }
 
-    /// Free slots now, waiting (at most a second) for one to free up when all are taken.
+    /// Waits up to `until` (Unix seconds) for a slot for `endpoint`; false when none came, or
+    /// when the replica has no room left for waiting deliveries (the caller defers it then).
+    func waitForSlot(for endpoint: String, until deadline: Double) async -> Bool {
+        let now = Timestamp.now()
+        let waiter = state.withLock { state -> Int? in
+            guard state.running + state.waiting.count < capacity else { return nil }
+            state.nextWaiter += 1
+            state.waiting[state.nextWaiter] = now
+            return state.nextWaiter
+        }
+        guard let waiter else { return false }
+        defer {
+            state.withLock { _ = $0.waiting.removeValue(forKey: waiter) }
+            freed.signal(0)
+        }
+        while !Task.isCancelled {
+            let ticket = freed.register(0)
+            defer { freed.unregister(ticket) }
+            if state.withLock({ Self.take(for: endpoint, in: &$0, capacity: capacity, share: share, reserve: reserve) }) { return true }
+            guard Timestamp.now() < deadline else { return false }
+            await freed.wait(ticket, until: deadline)
+        }
+        return false
+    }
+
+    /// Deliveries the dispatcher may lease now: free slots less waiting deliveries, or the
+    /// slots still free when a waiting delivery looks stalled.
+    private func leasable(now: Double) -> (count: Int, recheckAt: Double?) {
+        state.withLock { state in
+            let free = capacity - state.running - state.waiting.count
+            if free > 0 { return (free, nil) }
+            guard let oldest = state.waiting.values.min() else { return (0, nil) }
+            if now - oldest >= stallAge { return (capacity - state.running, nil) }
+            return (0, oldest + stallAge)
+        }
+    }
+
+    /// How many deliveries to lease, waiting (at most a second) while there is no room.
     func waitForFree() async -> Int {
         let ticket = freed.register(0)
         defer { freed.unregister(ticket) }
-        let free = capacity - state.withLock { $0.total }
-        if free > 0 { return free }
-        await freed.wait(ticket, until: Timestamp.now() + 1)
-        return capacity - state.withLock { $0.total }
+        let now = Timestamp.now()
+        let (count, recheckAt) = leasable(now: now)
+        if count > 0 { return count }
+        await freed.wait(ticket, until: min(now + 1, recheckAt ?? now + 1))
+        return leasable(now: Timestamp.now()).count
     }
 }
 
