@@ -218,8 +218,9 @@ public struct PushForwarder: Service {
         return .notReached(lastRefusal)
     }
 
-    /// One POST; the app's answer becomes an RPCAnswer, nil when the app took the request
-    /// for a later POST /rpc/reply (202 Accepted).
+    /// One POST to one address. The app's answer becomes an RPCAnswer, nil when the app took
+    /// the request for a later POST /rpc/reply (202 Accepted); a refused connection is
+    /// `.notReached`, and any other failure is thrown (the request may have reached the app).
     private func attempt(_ delivery: PushDelivery, url: String, hostHeader: String?) async throws -> Outcome {
         let record = delivery.record
         var request = HTTPClientRequest(url: url)
