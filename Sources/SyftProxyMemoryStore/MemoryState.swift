@@ -183,6 +183,17 @@ struct MemoryState {
         return wakes
     }
 
+    mutating func deferDelivery(id: String, token: String, by seconds: Double, now: Double) -> Bool {
+        guard var entry = entries[id], entry.record.state == .processing, entry.leaseUntil != nil, entry.record.leaseToken == token else { return false }
+        let until = now + seconds
+        entry.record.attempts = max(0, entry.record.attempts - 1)
+        entry.record.updatedAt = now
+        entry.leaseUntil = until
+        entries[id] = entry
+        leases.push(id, at: until)
+        return true
+    }
+
     mutating func answer(id: String, with answer: RPCAnswer, leaseToken: String?, now: Double) -> (AnswerOutcome, Wakes) {
         var wakes = Wakes()
         failIfOverdue(id: id, now: now, wakes: &wakes)

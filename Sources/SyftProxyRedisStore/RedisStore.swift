@@ -137,6 +137,10 @@ public final class RedisStore: RPCStore {
         _ = try await run(scripts.release, [id, token])
     }
 
+    public func deferDelivery(id: String, token: String, by seconds: Double) async throws -> Bool {
+        try await run(scripts.deferDelivery, [id, JSONValue.format(seconds), token]).int == 1
+    }
+
     public func answer(id: String, with answer: RPCAnswer, leaseToken: String?) async throws -> AnswerOutcome {
         let args: [String]
         switch answer {
@@ -328,6 +332,7 @@ struct LoadedScripts: Sendable {
     let sweep = RedisScript(Scripts.sweep.source)
     let renew = RedisScript(Scripts.renew.source)
     let release = RedisScript(Scripts.release.source)
+    let deferDelivery = RedisScript(Scripts.deferDelivery.source)
     let registerEndpoint = RedisScript(Scripts.registerEndpoint.source)
     let removeEndpoint = RedisScript(Scripts.removeEndpoint.source)
     let publishSchema = RedisScript(Scripts.publishSchema.source)

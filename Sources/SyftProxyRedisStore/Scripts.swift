@@ -268,6 +268,22 @@ enum Scripts {
     return 1
     """#)
 
+    /// ARGV: id, delay seconds, lease token. 1 when the request stays leased for the delay, its
+    /// attempt not counted; the sweep puts it back on its queue once that lease passes. 0 when
+    /// the token is not the current lease's.
+    static let deferDelivery = RedisScriptSource(prelude + #"""
+    local id = ARGV[1]
+    local k = rkey(id)
+    local st = redis.call('HMGET', k, 'state', 'attempts', 'ltok')
+    if st[1] ~= 'processing' or st[3] ~= ARGV[3] then return 0 end
+    local t = now()
+    local untilTime = t + tonumber(ARGV[2])
+    if tonumber(st[2]) > 0 then redis.call('HINCRBY', k, 'attempts', -1) end
+    redis.call('HSET', k, 'updated', fmt(t), 'lease', fmt(untilTime))
+    redis.call('ZADD', ns .. ':leases', untilTime, id)
+    return 1
+    """#)
+
     /// ARGV: app, dest, url, 'nx' to register only where the pair has no endpoint yet. Moves
     /// the pair's queued ids to the push list, order kept; the count moved, or -1 when 'nx'
     /// found an endpoint (left as it was).

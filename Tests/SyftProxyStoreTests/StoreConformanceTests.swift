@@ -168,6 +168,34 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func deferredDeliveryStaysLeasedThenReturnsWithoutCountingAnAttempt(kind: StoreKind) async throws {
+        // One attempt allowed: a deferral that counted would exhaust the request.
+        try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 1, leaseSeconds: 30)) { (store: any RPCStore) async throws in
+            try await store.registerPushEndpoint(appName: "calculator", destination: "bob@example.com", url: "http://127.0.0.1:9/rpc")
+            let request = newRequest()
+            _ = try await store.create([request], idempotencyKey: nil)
+            let first = try await store.leasePush(max: 10)
+            #expect(first.map(\.record.id) == [request.id])
+            let firstToken = try #require(first.first?.record.leaseToken)
+            #expect(try await store.deferDelivery(id: request.id, token: firstToken + "-stale", by: 0.3) == false)
+            #expect(try await store.deferDelivery(id: request.id, token: firstToken, by: 0.3))
+            // Leased until the deferral passes: neither another forwarder nor a sweep takes it.
+            #expect(try await store.leasePush(max: 10).isEmpty)
+            #expect(try await store.sweep() == SweepReport())
+            #expect(try await store.record(id: request.id)?.state == .processing)
+            #expect(try await store.stats().leased == 1)
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await store.sweep().redelivered == 1)
+            let again = try await store.leasePush(max: 10)
+            #expect(again.map(\.record.id) == [request.id])
+            #expect(again.first?.record.attempts == 1)
+            _ = try await store.answer(id: request.id, with: .result("done"))
+            #expect(try await store.deferDelivery(id: request.id, token: try #require(again.first?.record.leaseToken), by: 0.3) == false)
+            #expect(try await store.record(id: request.id)?.state == .completed)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func idempotencyKeyReturnsTheFirstRequest(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
             let first = newRequest()

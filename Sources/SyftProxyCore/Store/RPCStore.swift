@@ -168,6 +168,13 @@ public protocol RPCStore: Sendable {
     /// unless `token` is still the request's.
     func releaseLease(id: String, token: String) async throws
 
+    /// Keeps a delivery leased for `seconds` more without counting its attempt, for a push
+    /// that did not reach the app (connection refused, the endpoint at its share of the
+    /// forwarder slots): no forwarder takes it meanwhile, and ``sweep()`` puts it back on its
+    /// queue once that lease passes. False, and nothing changes, when `token` is no longer the
+    /// request's lease (answered, failed, swept, taken over).
+    func deferDelivery(id: String, token: String, by seconds: Double) async throws -> Bool
+
     /// Records an answer unless the request is already final. With a `leaseToken`, the
     /// answer comes from a lease holder (the push forwarder) and counts only while that lease
     /// is the current one; without one (App B's POST /rpc/reply, a SyftBox answer file) it

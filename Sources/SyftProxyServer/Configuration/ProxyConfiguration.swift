@@ -34,6 +34,13 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var replicaID: String?
     /// Concurrent push deliveries per replica.
     public var pushConcurrency = 32
+    /// Push deliveries in flight per app endpoint (host and port); nil means a quarter of
+    /// pushConcurrency (at least 1).
+    public var pushEndpointConcurrencyOverride: Int?
+    /// Networks push deliveries may not connect to, besides PushAddressPolicy.defaultDenials.
+    public var pushDenyNetworks: [PushNetwork] = []
+    /// Networks push deliveries may connect to even when denied.
+    public var pushAllowNetworks: [PushNetwork] = []
     /// How often each replica looks for overdue requests and expired leases.
     public var sweepInterval: Double = 0.25
     /// The SyftBox data_dir (holding datasites/); nil turns the SyftBox transport off.
@@ -77,6 +84,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
 
     public var maxBodyBytes: Int { maxBodyBytesOverride ?? maxParamsBytes * 4 }
 
+    public var pushEndpointConcurrency: Int { pushEndpointConcurrencyOverride ?? max(1, pushConcurrency / 4) }
+
     public var limits: RequestLimits {
         RequestLimits(defaultTimeout: timeout, maximumTimeout: maxTimeout, maximumParamsBytes: maxParamsBytes)
     }
@@ -111,6 +120,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
         leaseSeconds = try reader.seconds("PROXY_LEASE_SECONDS", range: Bounds.leaseSeconds) ?? leaseSeconds
         replicaID = reader.string("PROXY_REPLICA_ID")
         pushConcurrency = try reader.int("PROXY_PUSH_CONCURRENCY", range: Bounds.pushConcurrency) ?? pushConcurrency
+        pushEndpointConcurrencyOverride = try reader.int("PROXY_PUSH_ENDPOINT_CONCURRENCY", range: 1...10_000)
+        if let text = reader.string("PROXY_PUSH_DENY_NETWORKS") { pushDenyNetworks = try PushNetwork.list(parsing: text, setting: "PROXY_PUSH_DENY_NETWORKS") }
+        if let text = reader.string("PROXY_PUSH_ALLOW_NETWORKS") { pushAllowNetworks = try PushNetwork.list(parsing: text, setting: "PROXY_PUSH_ALLOW_NETWORKS") }
         syftBoxDataDirectory = reader.string("PROXY_SYFTBOX_DATA_DIR")
         syftBoxEmail = reader.string("PROXY_SYFTBOX_EMAIL")
         syftBoxPollInterval = try reader.seconds("PROXY_SYFTBOX_POLL_INTERVAL", range: Bounds.syftBoxPollInterval) ?? syftBoxPollInterval

@@ -19,19 +19,31 @@ public struct PushForwarder: Service {
     let store: any RPCStore
     let client: HTTPClient
     let concurrency: Int
+    let endpointShare: Int
     let maximumResponseBytes: Int
     let leaseSeconds: Double
+    let policy: PushAddressPolicy
+    let endpointBackoff = EndpointBackoff()
     let metrics: ProxyMetrics
     let logger: Logger
     let syftBox: SyftBoxTransport?
+
+    /// How long a delivery to an endpoint at its share waits on this replica for one of the
+    /// endpoint's slots before it goes back to the store.
+    static let localWait = 0.5
+    /// How long such a delivery then waits in the store before it is leased again; long
+    /// enough that circling it costs little, short next to most timeouts.
+    static let busyDeferral = 1.0
 
     public init(store: any RPCStore, client: HTTPClient, configuration: ProxyConfiguration, metrics: ProxyMetrics, logger: Logger,
                 syftBox: SyftBoxTransport? = nil) {
         self.store = store
         self.client = client
         self.concurrency = configuration.pushConcurrency
+        self.endpointShare = configuration.pushEndpointConcurrency
         self.maximumResponseBytes = configuration.maxBodyBytes
         self.leaseSeconds = configuration.leaseSeconds
+        self.policy = PushAddressPolicy(configuration: configuration)
         self.metrics = metrics
         self.logger = logger
         self.syftBox = syftBox
@@ -44,48 +56,75 @@ public struct PushForwarder: Service {
     }
 
     /// One loop leases as many deliveries as there are free slots and runs each in its own
-    /// child task; an idle replica costs one store call per wake-up, not one per slot.
+    /// child task; an idle replica costs one store call per wake-up, not one per slot. A
+    /// delivery whose endpoint is at its share waits briefly for that endpoint's slot, then goes
+    /// back to the store for a moment (its lease deferred, its attempt not counted): it leaves
+    /// the push list meanwhile, so the loop moves on to other apps' work rather than circling it.
     private func dispatch() async {
-        let slots = ConcurrencySlots(capacity: concurrency)
-        var backoff = Backoff()
+        let slots = PushSlots(capacity: concurrency, share: endpointShare)
+        var storeBackoff = Backoff()
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 let free = await slots.waitForFree()
                 guard free > 0 else { continue }
                 do {
                     let deliveries = try await store.leasePush(max: free)
-                    backoff.reset()
+                    storeBackoff.reset()
                     if deliveries.isEmpty {
                         try await store.waitForPushWork(until: Timestamp.now() + 1)
                         continue
                     }
                     for delivery in deliveries {
-                        slots.take()
-                        group.addTask {
-                            await deliver(delivery)
-                            slots.give()
+                        let endpoint = PushTarget(url: delivery.url)?.endpointKey ?? delivery.url
+                        if slots.take(for: endpoint) {
+                            group.addTask {
+                                await deliver(delivery, endpoint: endpoint)
+                                slots.give(for: endpoint)
+                            }
+                        } else {
+                            group.addTask {
+                                if await slots.waitForSlot(for: endpoint, until: Timestamp.now() + Self.localWait) {
+                                    await deliver(delivery, endpoint: endpoint)
+                                    slots.give(for: endpoint)
+                                } else {
+                                    metrics.pushFailure("endpoint_busy")
+                                    await deferDelivery(delivery.record, by: Self.busyDeferral * Double.random(in: 0.5...1.0))
+                                }
+                            }
                         }
                     }
                 } catch {
                     logger.debug("push queue unavailable", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: backoff.next())
+                    try? await Task.sleep(for: storeBackoff.next())
                 }
             }
         }
     }
 
-    func deliver(_ delivery: PushDelivery) async {
+    /// What one delivery came to, for the caller to record.
+    enum Outcome {
+        case answered(RPCAnswer?)
+        /// Nothing reached the app (refused, unreachable, unresolvable): try again later.
+        case notReached(String)
+        /// The policy forbids the address the URL leads to.
+        case denied(String)
+    }
+
+    func deliver(_ delivery: PushDelivery, endpoint: String) async {
         let record = delivery.record
         if SyftBoxEndpoint.isAppURL(delivery.url) {
             await deliverThroughSyftBox(record)
             return
         }
-        var retry = Backoff()
-        while !Task.isCancelled {
-            let remaining = min(record.deadline, Timestamp.now() + leaseSeconds) - Timestamp.now()
-            guard remaining > 0 else { return }
-            do {
-                let answer = try await post(delivery, timeout: remaining)
+        // One deadline covers resolving, connecting, the head and the whole body: an app that
+        // stalls anywhere gives its slot back by then. At the request's deadline the sweep fails
+        // the request; at the lease's, it delivers it again.
+        let deadline = min(record.deadline, Timestamp.now() + leaseSeconds)
+        do {
+            let outcome = try await Self.within(deadline: deadline) { try await post(delivery) }
+            switch outcome {
+            case .answered(let answer):
+                endpointBackoff.reached(endpoint)
                 metrics.delivered(count: 1, mode: "push")
                 guard let answer else { return }
                 switch try await store.answer(id: record.id, with: answer, leaseToken: record.leaseToken) {
@@ -96,29 +135,41 @@ public struct PushForwarder: Service {
                     logger.info("push answer came after the lease passed to another delivery; ignored", metadata: ["id": "\(record.id)"])
                 case .alreadyFinal, .notFound: break
                 }
-                return
-            } catch let error where Self.isRefusedConnection(error) {
-                // The app is not listening yet: nothing reached it, so retrying cannot run it twice.
+            case .notReached(let why):
+                PushResolver.forget(PushTarget(url: delivery.url)?.resolvableName ?? "")
+                // Nothing reached the app, so trying again cannot run it twice; the request
+                // waits in the store, not in this slot.
                 metrics.pushFailure("connect")
-                logger.debug("push endpoint refused connection", metadata: ["id": "\(record.id)", "url": "\(delivery.url)", "error": "\(error)"])
-                let pause = retry.next()
-                guard Timestamp.now() + pause.seconds < record.deadline else { return }
-                try? await Task.sleep(for: pause)
-                guard let token = record.leaseToken, (try? await store.renewLease(id: record.id, token: token)) == .renewed else { return }
-            } catch where Task.isCancelled {
-                break
-            } catch {
-                // The request may have reached the app; the lease decides whether it is sent again.
-                metrics.pushFailure("transport")
-                logger.info("push delivery failed; it is redelivered when its lease expires", metadata: ["id": "\(record.id)", "url": "\(delivery.url)", "error": "\(error)"])
-                return
+                let delay = endpointBackoff.refused(endpoint)
+                logger.debug("push endpoint not reached; trying again later", metadata: ["id": "\(record.id)", "url": "\(delivery.url)", "error": "\(why)", "retry_in": "\(delay)"])
+                await deferDelivery(record, by: delay)
+            case .denied(let why):
+                metrics.pushFailure("denied")
+                logger.warning("push delivery refused by the outbound policy", metadata: ["id": "\(record.id)", "url": "\(delivery.url)", "error": "\(why)"])
+                if case .accepted(let final)? = try? await store.answer(id: record.id, with: .error(why), leaseToken: record.leaseToken) { metrics.finished(final) }
             }
-        }
-        // Shutting down mid-delivery: hand the request back now rather than leaving it leased
-        // to a process that is going away until the lease runs out.
-        if Task.isCancelled, let token = record.leaseToken {
-            try? await store.releaseLease(id: record.id, token: token)
+        } catch where Task.isCancelled {
+            // Shutting down mid-delivery: hand the request back now rather than leaving it
+            // leased to a process that is going away until the lease runs out.
+            if let token = record.leaseToken { try? await store.releaseLease(id: record.id, token: token) }
             logger.info("push delivery handed back on shutdown", metadata: ["id": "\(record.id)"])
+        } catch is DeliveryDeadline {
+            metrics.pushFailure("deadline")
+            logger.info("push delivery ran out of time; the app took too long to connect or answer", metadata: ["id": "\(record.id)", "url": "\(delivery.url)"])
+        } catch {
+            // The request may have reached the app; the lease decides whether it is sent again.
+            metrics.pushFailure("transport")
+            logger.info("push delivery failed; it is redelivered when its lease expires", metadata: ["id": "\(record.id)", "url": "\(delivery.url)", "error": "\(error)"])
+        }
+    }
+
+    private func deferDelivery(_ record: RPCRecord, by seconds: Double) async {
+        guard let token = record.leaseToken else { return }
+        do {
+            _ = try await store.deferDelivery(id: record.id, token: token, by: seconds)
+        } catch {
+            // The lease still stands; when it expires the sweep delivers the request again.
+            logger.debug("could not defer a push delivery", metadata: ["id": "\(record.id)", "error": "\(error)"])
         }
     }
 
@@ -129,28 +180,78 @@ public struct PushForwarder: Service {
         guard let syftBox else {
             logger.error("a SyftBox delivery reached a replica without PROXY_SYFTBOX_DATA_DIR", metadata: ["id": "\(record.id)"])
             let message = "the app is registered for SyftBox delivery, but the replica that took the request has no SyftBox folder configured; set PROXY_SYFTBOX_DATA_DIR and PROXY_SYFTBOX_EMAIL on every replica"
-            if case .accepted(let final)? = try? await store.answer(id: record.id, with: .error(message)) { metrics.finished(final) }
+            if case .accepted(let final)? = try? await store.answer(id: record.id, with: .error(message), leaseToken: record.leaseToken) { metrics.finished(final) }
             return
         }
         await syftBox.deliver(record)
         metrics.delivered(count: 1, mode: "syftbox")
     }
 
-    /// POSTs the request and turns the app's answer into an RPCAnswer; nil when the app took
-    /// the request for a later POST /rpc/reply (202 Accepted).
-    private func post(_ delivery: PushDelivery, timeout: Double) async throws -> RPCAnswer? {
+    /// Resolves the URL's host, checks every address against the policy, then POSTs to a
+    /// checked address.
+    ///
+    /// For http the request goes to the checked address itself, with the URL's name in the Host
+    /// header: nothing resolves the name again, so DNS cannot swap the address between check
+    /// and connect. For https the name has to go to the client, because TLS needs it for SNI and
+    /// to verify the certificate, and the client resolves it again: an answer that changes
+    /// between the two lookups (DNS rebinding) can still reach a denied address. The window is
+    /// one lookup wide, and what lies behind it must complete a TLS handshake with a certificate
+    /// valid for the attacker's name, which metadata services (plain http) cannot.
+    private func post(_ delivery: PushDelivery) async throws -> Outcome {
+        guard let target = PushTarget(url: delivery.url) else {
+            return .denied("the push URL \(delivery.url) has no host and port a delivery can connect to; register the endpoint again with a URL such as http://127.0.0.1:9000/rpc")
+        }
+        let addresses: [PushAddress]
+        if let literal = target.literalAddress {
+            addresses = [literal]
+        } else {
+            do { addresses = try await PushResolver.addresses(of: target.resolvableName) } catch let error as PushResolver.Failure {
+                return .notReached(error.description)
+            }
+        }
+        for address in addresses {
+            if let refusal = policy.refusal(of: address) {
+                let via = target.literalAddress == nil ? "the push URL's host '\(target.resolvableName)' resolves to " : "the push URL points at "
+                return .denied("\(via)\(refusal); the request was not sent to the app")
+            }
+        }
+        if target.isTLS { return try await attempt(delivery, url: delivery.url, hostHeader: nil) }
+        var lastRefusal = "no address to connect to"
+        for address in addresses {
+            let outcome = try await attempt(delivery, url: target.url(connectingTo: address), hostHeader: target.hostHeader)
+            guard case .notReached(let why) = outcome else { return outcome }
+            lastRefusal = why
+        }
+        return .notReached(lastRefusal)
+    }
+
+    /// One POST to one address. The app's answer becomes an RPCAnswer, nil when the app took
+    /// the request for a later POST /rpc/reply (202 Accepted); a refused connection is
+    /// `.notReached`, and any other failure is thrown (the request may have reached the app).
+    private func attempt(_ delivery: PushDelivery, url: String, hostHeader: String?) async throws -> Outcome {
         let record = delivery.record
-        var request = HTTPClientRequest(url: delivery.url)
+        var request = HTTPClientRequest(url: url)
         request.method = .POST
+        if let hostHeader { request.headers.add(name: "Host", value: hostHeader) }
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "X-Request-ID", value: record.id)
         request.headers.add(name: "traceparent", value: TraceParent.child(of: record.traceparent))
         request.body = .bytes(ByteBuffer(bytes: record.inboxJSON.compactBytes))
-        let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+        let response: HTTPClientResponse
+        do {
+            // The deadline race in `deliver` bounds the whole exchange; this one only has to
+            // outlast it.
+            response = try await client.execute(request, deadline: .distantFuture)
+        } catch let error where Self.isRefusedConnection(error) {
+            return .notReached("\(error)")
+        }
         let body = try await response.body.collect(upTo: maximumResponseBytes)
         let bytes = body.getBytes(at: body.readerIndex, length: body.readableBytes) ?? []
+        return .answered(Self.answer(status: response.status, bytes: bytes))
+    }
+
+    static func answer(status: HTTPResponseStatus, bytes: [UInt8]) -> RPCAnswer? {
         let parsed = try? JSONParser.parse(bytes)
-        let status = response.status
         if status == .accepted, bytes.isEmpty { return nil }
         if (200..<300).contains(status.code) {
             if let parsed {
@@ -163,6 +264,22 @@ public struct PushForwarder: Service {
             return .error(message)
         }
         return .error("the app answered HTTP \(status.code) \(status.reasonPhrase)")
+    }
+
+    struct DeliveryDeadline: Error {}
+
+    /// Runs `operation` until `deadline` (Unix seconds), cancelling it then.
+    static func within<T: Sendable>(deadline: Double, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int64(max(0, deadline - Timestamp.now()) * 1000)))
+                throw DeliveryDeadline()
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw DeliveryDeadline() }
+            return first
+        }
     }
 
     static func isRefusedConnection(_ error: any Error) -> Bool {
@@ -185,12 +302,5 @@ struct Backoff {
         let base = min(2.0, 0.05 * Double(1 << min(attempt, 6)))
         attempt += 1
         return .milliseconds(Int64(base * Double.random(in: 0.5...1.0) * 1000))
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

@@ -81,6 +81,9 @@ struct AppRoutes: Sendable {
             url = text
             if !Self.isHTTPURL(text) {
                 reader.issues.append(ValidationIssue(body: .key("url"), message: "Value error, url must be an absolute http:// or https:// URL, such as http://127.0.0.1:9000/rpc", type: "url_parsing"))
+            } else if let refusal = PushAddressPolicy(configuration: environment.configuration).refusal(ofURL: text) {
+                // Names are checked again when a delivery resolves them; literals fail here, early.
+                reader.issues.append(ValidationIssue(body: .key("url"), message: "Value error, \(refusal)", type: "value_error"))
             }
         case (.push, nil): reader.issues.append(ValidationIssue(body: .key("url"), message: "Field required", type: "missing"))
         case (.push, .some): reader.issues.append(ValidationIssue(body: .key("url"), message: "Input should be a valid string", type: "string_type"))
