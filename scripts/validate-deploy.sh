@@ -441,6 +441,16 @@ if pinned is not None:
 # prometheus-adapter) and examples/keda-scaledobject.yaml (KEDA, Prometheus trigger).
 max_requests = int(settings.get("PROXY_MAX_REQUESTS", 1000))
 scale, scale_objects = overlay("scale-on-in-flight")
+if scale is not None and scale_objects is None:
+    # Not rendered (no kustomize): the HPA patches of the overlay over the base's HPA.
+    base_hpa = by_kind.get("HorizontalPodAutoscaler", {}).get("syft-proxy", {})
+    scale_objects = []
+    for patch in scale.get("patches", []):
+        if patch.get("path"):
+            for o in load_all(os.path.join(overlays_dir, "scale-on-in-flight", patch["path"])):
+                if o.get("kind") == "HorizontalPodAutoscaler" and base_hpa:
+                    o["spec"] = {**base_hpa["spec"], **o["spec"]}
+                    scale_objects.append(o)
 if scale_objects is not None:
     hpas = [o for o in scale_objects if o["kind"] == "HorizontalPodAutoscaler" and o["spec"]["scaleTargetRef"]["name"] == "syft-proxy"]
     check(len(hpas) == 1, "overlay scale-on-in-flight has exactly one HPA on the Deployment")
