@@ -10,7 +10,8 @@ struct HealthCommand: AsyncParsableCommand {
         abstract: "Check that a proxy replica is alive and ready.",
         discussion: """
             Exit status: 0 live and ready (with --live: live), 1 not ready or not live, 2 unreachable.
-            Use --live for a container HEALTHCHECK or a liveness probe: readiness follows the store,
+
+            Use --live for a container HEALTHCHECK or a liveness probe: readiness follows the store, \
             and restarting every replica because Redis is briefly away helps nothing.
             """)
 
