@@ -72,8 +72,11 @@ COPY --from=build /out/syft-proxy /usr/local/bin/syft-proxy
 USER 10001
 ENV PROXY_HOST=0.0.0.0 PROXY_PORT=8000
 EXPOSE 8000
+# Liveness only: `health --live` checks GET /health. Readiness (GET /ready) follows Redis, and a
+# health check that required it would have every replica restarted by whatever acts on it
+# whenever Redis is briefly away; readiness belongs in routing (Kubernetes readinessProbe).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-    CMD ["/usr/local/bin/syft-proxy", "health", "--url", "http://127.0.0.1:8000", "--timeout", "2"]
+    CMD ["/usr/local/bin/syft-proxy", "health", "--live", "--url", "http://127.0.0.1:8000", "--timeout", "2"]
 # SIGTERM drains: the replica stops accepting, lets open requests finish (blocking callers up to
 # their timeout, at most PROXY_MAX_TIMEOUT), then exits 0. Give it that long before SIGKILL.
 STOPSIGNAL SIGTERM

@@ -2,15 +2,25 @@
 # Validates the deployment files without Docker or a Kubernetes cluster; exits non-zero on any
 # problem.
 #
-#   1. deploy/kubernetes: renders the kustomize base (`kubectl kustomize` or `kustomize build`
-#      when one is installed, else the files listed under `resources:` one by one) and validates
-#      every object against the Kubernetes JSON schemas with kubernetes-validate (strict: unknown
-#      fields are errors), for each version in K8S_VERSIONS.
+#   1. deploy/kubernetes: renders the kustomize base (deploy/kubernetes/base, through the entry
+#      point deploy/kubernetes; `kubectl kustomize` or `kustomize build` when one is installed,
+#      else the files listed under `resources:` one by one) and every overlay under
+#      deploy/kubernetes/overlays, and validates every object, and those of
+#      deploy/kubernetes/examples, against the Kubernetes JSON schemas with kubernetes-validate
+#      (strict: unknown fields are errors; kinds without a schema, such as KEDA's ScaledObject,
+#      get the cross-checks only), for each version in K8S_VERSIONS.
 #   2. Cross-checks no schema can see: resources exist and none is orphaned, probes point at
 #      /health and /ready, Services and the PodDisruptionBudget select their workloads' labels,
-#      the HPA targets the Deployment, the grace period covers PROXY_MAX_TIMEOUT, the ConfigMap
-#      and docker-compose.yml carry the same settings, compose's build targets exist in the
-#      Dockerfile, and every target path of Package.swift reaches the image build.
+#      the HPA targets the Deployment, the grace period covers PROXY_MAX_TIMEOUT, the memory
+#      limit covers PROXY_MAX_REQUESTS requests with bodies of PROXY_MAX_BODY_BYTES, replicas
+#      spread over nodes and zones, egress is limited, no service-account token is mounted,
+#      images carry a version (and a digest in overlays/pinned), disruption budgets let unhealthy
+#      pods go, Redis is Guaranteed QoS behind a headless governing Service, API keys come from
+#      a mounted Secret file, the scaling examples scale on rpc_in_flight_requests, the image
+#      and compose health checks test liveness only, compose publishes on loopback and caps
+#      Redis' memory, the ConfigMap and docker-compose.yml carry the same settings, compose's
+#      build targets exist in the Dockerfile, and every target path of Package.swift reaches
+#      the image build.
 #   3. docker-compose.yml: `docker-compose config -q` (or `docker compose config -q`).
 #   4. Dockerfile: hadolint.
 #
@@ -24,10 +34,15 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 VENV=${DEPLOY_VENV:-.build/deploy-venv}
-# Kubernetes versions the manifests must be valid for (default: the oldest and newest schemas
-# kubernetes-validate ships; the versions in between pass too).
-K8S_VERSIONS=${K8S_VERSIONS:-"1.25.0 1.37.0"}
-KUSTOMIZE_DIR=deploy/kubernetes
+# Kubernetes versions the manifests must be valid for (default: the oldest supported and the
+# newest schema kubernetes-validate ships; the versions in between pass too). 1.27 is the oldest:
+# PodDisruptionBudget unhealthyPodEvictionPolicy and topologySpreadConstraints matchLabelKeys are
+# beta and on by default from 1.27 (an older API server drops them with a warning).
+K8S_VERSIONS=${K8S_VERSIONS:-"1.27.0 1.37.0"}
+ENTRY_DIR=deploy/kubernetes
+KUSTOMIZE_DIR=$ENTRY_DIR/base
+OVERLAYS_DIR=$ENTRY_DIR/overlays
+EXAMPLES_DIR=$ENTRY_DIR/examples
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/validate-deploy.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
@@ -71,16 +86,23 @@ elif command -v hadolint >/dev/null 2>&1; then HADOLINT=$(command -v hadolint); 
 [ -n "$HADOLINT" ] && pass "$("$HADOLINT" --version)"
 
 # ---------------------------------------------------------------------------------------------
-step "Kubernetes manifests ($KUSTOMIZE_DIR)"
+step "Kubernetes manifests ($ENTRY_DIR)"
 RENDERED="$WORK/rendered.yaml"
 rendered_by=""
-if command -v kubectl >/dev/null 2>&1 && kubectl kustomize "$KUSTOMIZE_DIR" >"$RENDERED" 2>"$WORK/kustomize.err"; then
-  rendered_by="kubectl kustomize"
-elif command -v kustomize >/dev/null 2>&1 && kustomize build "$KUSTOMIZE_DIR" >"$RENDERED" 2>"$WORK/kustomize.err"; then
-  rendered_by="kustomize build"
-elif command -v kubectl >/dev/null 2>&1 || command -v kustomize >/dev/null 2>&1; then
-  fail "kustomize could not render $KUSTOMIZE_DIR: $(cat "$WORK/kustomize.err")"
-fi
+# render DIR OUT: kustomize output of DIR in OUT; sets rendered_by, or fails with the error.
+render() {
+  rendered_by=""
+  if command -v kubectl >/dev/null 2>&1 && kubectl kustomize "$1" >"$2" 2>"$WORK/kustomize.err"; then
+    rendered_by="kubectl kustomize"
+  elif command -v kustomize >/dev/null 2>&1 && kustomize build "$1" >"$2" 2>"$WORK/kustomize.err"; then
+    rendered_by="kustomize build"
+  elif command -v kubectl >/dev/null 2>&1 || command -v kustomize >/dev/null 2>&1; then
+    fail "kustomize could not render $1: $(cat "$WORK/kustomize.err")"
+  fi
+}
+# The entry point (what `kubectl apply -k deploy/kubernetes` applies); the cross-checks make
+# sure it is the base and nothing else.
+render "$ENTRY_DIR" "$RENDERED"
 if [ -n "$rendered_by" ]; then
   pass "rendered with $rendered_by ($(grep -c '^kind:' "$RENDERED") objects)"
   targets=("$RENDERED")
@@ -100,8 +122,24 @@ for r in k.get("resources", []):
 PY
 )
 fi
+# Overlays: rendered into $WORK/overlays/<name>.yaml for the schemas and the cross-checks.
+OVERLAY_RENDERS="$WORK/overlays"
+mkdir -p "$OVERLAY_RENDERS"
+for dir in "$OVERLAYS_DIR"/*/; do
+  [ -f "$dir/kustomization.yaml" ] || continue
+  name=$(basename "$dir")
+  render "$dir" "$OVERLAY_RENDERS/$name.yaml"
+  if [ -n "$rendered_by" ]; then
+    pass "overlay $name rendered ($(grep -c '^kind:' "$OVERLAY_RENDERS/$name.yaml") objects)"
+    targets+=("$OVERLAY_RENDERS/$name.yaml")
+  else
+    rm -f "$OVERLAY_RENDERS/$name.yaml"
+    note "overlay $name not rendered (no kustomize): its kustomization.yaml gets the cross-checks only"
+  fi
+done
+for file in "$EXAMPLES_DIR"/*.yaml; do [ -f "$file" ] && targets+=("$file"); done
 for version in $K8S_VERSIONS; do
-  if "$VENV/bin/kubernetes-validate" --strict --quiet -k "$version" "${targets[@]}" >"$WORK/kv.out" 2>&1; then
+  if "$VENV/bin/kubernetes-validate" --strict --quiet --no-warn -k "$version" "${targets[@]}" >"$WORK/kv.out" 2>&1; then
     pass "kubernetes-validate --strict against Kubernetes $version"
   else
     fail "kubernetes-validate --strict against Kubernetes $version:"
@@ -118,17 +156,53 @@ else
   note "swift package dump-package unavailable: reading target paths from Package.swift with a pattern"
   : >"$PACKAGE_JSON"
 fi
-if "$PY" - "$ROOT" "$KUSTOMIZE_DIR" "$PACKAGE_JSON" "${rendered_by:+$RENDERED}" >"$WORK/checks.out" 2>&1 <<'PY'
+[ -s "$RENDERED" ] || RENDERED=""
+if ENTRY_DIR="$ENTRY_DIR" OVERLAYS_DIR="$OVERLAYS_DIR" OVERLAY_RENDERS="$OVERLAY_RENDERS" EXAMPLES_DIR="$EXAMPLES_DIR" \
+   "$PY" - "$ROOT" "$KUSTOMIZE_DIR" "$PACKAGE_JSON" "$RENDERED" >"$WORK/checks.out" 2>&1 <<'PY'
 import fnmatch, json, os, re, sys
 import yaml
 
 root, base, package_json = sys.argv[1], sys.argv[2], sys.argv[3]
 rendered = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None
-problems, passed = [], []
+entry_dir, overlays_dir = os.environ["ENTRY_DIR"], os.environ["OVERLAYS_DIR"]
+overlay_renders, examples_dir = os.environ["OVERLAY_RENDERS"], os.environ["EXAMPLES_DIR"]
+problems, passed, notes = [], [], []
 
 def check(ok, message):
     (passed if ok else problems).append(message)
     return ok
+
+# Memory per replica (see the resources comment in base/proxy-deployment.yaml): the idle process
+# (measured: 40 MB RSS, debug build, embedded and Redis store alike) with room for connection
+# buffers and the allocator, and what one request in flight may hold: its body collected,
+# copied and parsed, all three alive at once in the worst case.
+MEMORY_BASELINE = 64 * 2**20
+MEMORY_PER_BODY = 3
+
+def quantity(text):
+    """Bytes of a Kubernetes quantity (256Mi, 1G, 1e9) or a compose size (1g, 512m, 300000)."""
+    m = re.fullmatch(r"([0-9.]+(?:e[0-9]+)?)\s*([KMGTPE]i?|[kmgtpe]b?|b)?", str(text).strip())
+    if not m:
+        return None
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+             "b": 1, "kb": 2**10, "m": 2**20, "mb": 2**20, "g": 2**30, "gb": 2**30}
+    return float(m.group(1)) * units.get(m.group(2) or "", 1)
+
+def memory_need(env):
+    """(bytes, explanation) of what PROXY_MAX_REQUESTS requests with the largest bodies take."""
+    max_requests = int(env.get("PROXY_MAX_REQUESTS", 1000))
+    params = int(env.get("PROXY_MAX_PARAMS_BYTES", 1000000))
+    body = int(env.get("PROXY_MAX_BODY_BYTES", 4 * params))
+    need = MEMORY_BASELINE + max_requests * MEMORY_PER_BODY * body
+    return need, (f"{MEMORY_BASELINE / 2**20:g} Mi + PROXY_MAX_REQUESTS {max_requests} x {MEMORY_PER_BODY} x "
+                  f"PROXY_MAX_BODY_BYTES {body} = {need / 2**20:.0f} Mi")
+
+def image_pinned(image):
+    """A digest, or a tag with a full x.y.z version (not latest, not a floating 7-bookworm)."""
+    if re.search(r"@sha256:[0-9a-f]{64}$", image):
+        return True
+    tag = image.rsplit("/", 1)[-1].partition(":")[2]
+    return bool(re.match(r"v?\d+\.\d+\.\d+", tag))
 
 def load_all(path):
     with open(path) as f:
@@ -185,8 +259,57 @@ if deployment:
     check(ports.get("http") == 8000, "container port http is 8000 (the image's PROXY_PORT)")
     refs = [e.get("configMapRef", {}).get("name") for e in container.get("envFrom", [])]
     check(configmap is not None and configmap["metadata"]["name"] in refs, "Deployment takes its settings from the ConfigMap")
+    # API keys: a file from the mounted Secret (PROXY_API_KEYS_FILE), never an environment value.
     secrets = [e["secretRef"]["name"] for e in container.get("envFrom", []) if "secretRef" in e]
-    check(secrets == ["syft-proxy-keys"], "Deployment reads PROXY_API_KEYS from Secret syft-proxy-keys")
+    env_list = container.get("env", [])
+    check(not secrets and not any("secretKeyRef" in e.get("valueFrom", {}) for e in env_list),
+          "Deployment passes no Secret through the environment (API keys come from a mounted file)")
+    keys_file = next((e.get("value") for e in env_list if e["name"] == "PROXY_API_KEYS_FILE"), None)
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    mount = next((m for m in container.get("volumeMounts", [])
+                  if keys_file and keys_file.startswith(m["mountPath"].rstrip("/") + "/")), None)
+    secret = volumes.get(mount["name"], {}).get("secret", {}) if mount else {}
+    check(secret.get("secretName") == "syft-proxy-keys" and mount.get("readOnly") is True,
+          f"PROXY_API_KEYS_FILE ({keys_file}) is in a read-only mount of Secret syft-proxy-keys")
+    if secret.get("items") and mount:
+        inside = keys_file[len(mount["mountPath"].rstrip("/")) + 1:]
+        check(inside in [i["path"] for i in secret["items"]], f"the mounted Secret's items include {inside}")
+    check(not any(e["name"] == "PROXY_API_KEYS" for e in env_list) and "PROXY_API_KEYS" not in settings,
+          "PROXY_API_KEYS is not set in the Deployment or the ConfigMap")
+    check(pod.get("automountServiceAccountToken") is False, "proxy pods mount no service-account token (automountServiceAccountToken: false)")
+    # Memory limit against the in-flight cap and the body limit.
+    effective = {**settings, **{e["name"]: e["value"] for e in env_list if "value" in e}}
+    need, why = memory_need(effective)
+    limit = quantity(container.get("resources", {}).get("limits", {}).get("memory", "0"))
+    check(limit is not None and limit >= need,
+          f"proxy memory limit {container.get('resources', {}).get('limits', {}).get('memory')} >= {why}")
+    # Spread over nodes (hard) and zones (soft).
+    spread = {t["topologyKey"]: t for t in pod.get("topologySpreadConstraints", [])}
+    for key, modes in (("kubernetes.io/hostname", ("DoNotSchedule", "ScheduleAnyway")), ("topology.kubernetes.io/zone", ("ScheduleAnyway", "DoNotSchedule"))):
+        t = spread.get(key)
+        check(t is not None and t.get("whenUnsatisfiable") in modes and t.get("maxSkew", 0) >= 1
+              and selects(t.get("labelSelector", {}).get("matchLabels", {}), labels),
+              f"proxy pods spread over {key} (topologySpreadConstraints selecting their own labels)")
+    # Egress: a policy of type Egress on the proxy pods that lets DNS, Redis and push apps out.
+    egress = [np for np in by_kind.get("NetworkPolicy", {}).values()
+              if selects(np["spec"]["podSelector"].get("matchLabels", {}), labels) and "Egress" in np["spec"].get("policyTypes", [])]
+    if check(bool(egress), "a NetworkPolicy limits the proxy pods' egress"):
+        rules = [r for np in egress for r in np["spec"].get("egress", [])]
+        def allows(port, protocol, peer=None):
+            for r in rules:
+                ports = r.get("ports") or [{}]
+                port_ok = any((p.get("port") in (None, port)) and p.get("protocol", "TCP") == protocol for p in ports)
+                peers = r.get("to") or [{}]
+                if port_ok and (peer is None or any(peer(t) for t in peers)):
+                    return True
+            return False
+        check(allows(53, "UDP") and allows(53, "TCP"), "proxy egress allows DNS (UDP and TCP 53)")
+        if redis:
+            rl = redis["spec"]["template"]["metadata"]["labels"]
+            check(allows(6379, "TCP", lambda t: "ipBlock" not in t and ("podSelector" not in t or selects(t["podSelector"].get("matchLabels", {}), rl) or t["podSelector"] == {})),
+                  "proxy egress allows the Redis pods on 6379")
+        check(any(r.get("to") and any("namespaceSelector" in t or "ipBlock" in t for t in r["to"]) for r in rules),
+              "proxy egress has a rule for push endpoints (other namespaces or addresses)")
     check("Secret" not in by_kind or "syft-proxy-keys" not in by_kind["Secret"],
           "the base does not ship Secret syft-proxy-keys (apply -k would overwrite the operator's keys)")
     pre = container.get("lifecycle", {}).get("preStop", {})
@@ -209,7 +332,10 @@ if deployment:
         check(hpas[0]["spec"].get("minReplicas", 1) >= 2, "HPA keeps at least 2 replicas")
     else:
         check(spec.get("replicas", 1) >= 2, "Deployment runs at least 2 replicas")
-    for pdb in by_kind.get("PodDisruptionBudget", {}).values():
+    redis_labels = redis["spec"]["template"]["metadata"]["labels"] if redis else {}
+    proxy_pdbs = [p for p in by_kind.get("PodDisruptionBudget", {}).values() if not selects(p["spec"]["selector"].get("matchLabels", {}), redis_labels)]
+    check(bool(proxy_pdbs), "a PodDisruptionBudget covers the proxy pods")
+    for pdb in proxy_pdbs:
         check(selects(pdb["spec"]["selector"]["matchLabels"], labels), f"PodDisruptionBudget {pdb['metadata']['name']} selects the proxy pods")
         floor = hpas[0]["spec"].get("minReplicas", 1) if hpas else spec.get("replicas", 1)
         check(pdb["spec"].get("minAvailable", 0) < floor, "PodDisruptionBudget minAvailable leaves room to evict one pod")
@@ -229,15 +355,146 @@ if redis and redis_service:
     if "--maxmemory-policy" in args:
         check(args[args.index("--maxmemory-policy") + 1] == "noeviction", "Redis never evicts keys (maxmemory-policy noeviction)")
     check(any(m["mountPath"] == "/data" for m in rc.get("volumeMounts", [])), "Redis keeps /data on a volume")
+    rpod = redis["spec"]["template"]["spec"]
+    check(rpod.get("automountServiceAccountToken") is False, "Redis pods mount no service-account token (automountServiceAccountToken: false)")
+    # Guaranteed QoS: every container (init ones too) with cpu and memory requests == limits.
+    def guaranteed(c):
+        r = c.get("resources", {})
+        req, lim = r.get("requests", {}), r.get("limits", {})
+        return all(k in lim and quantity(req.get(k, lim[k])) == quantity(lim[k]) for k in ("cpu", "memory")) if lim else False
+    check(all(guaranteed(c) for c in rcs + rpod.get("initContainers", [])), "Redis is Guaranteed QoS (cpu and memory requests == limits)")
+    if "--maxmemory" in args:
+        mlimit = quantity(rc.get("resources", {}).get("limits", {}).get("memory", "0"))
+        check(mlimit and quantity(args[args.index("--maxmemory") + 1]) < mlimit, "Redis maxmemory is below its memory limit")
+    governing = by_kind.get("Service", {}).get(redis["spec"].get("serviceName"))
+    check(governing is not None and governing["spec"].get("clusterIP") == "None" and selects(governing["spec"].get("selector", {}), rlabels),
+          f"StatefulSet serviceName {redis['spec'].get('serviceName')} is a headless Service (clusterIP: None) selecting the Redis pods")
+    check(redis_service["spec"].get("clusterIP") != "None", "Service syft-proxy-redis (the clients' address) is a normal Service")
+    check(any(selects(p["spec"]["selector"].get("matchLabels", {}), rlabels) for p in by_kind.get("PodDisruptionBudget", {}).values()),
+          "a PodDisruptionBudget covers the Redis pod")
     m = re.match(r"redis://(?:[^@/]*@)?([^:/]+)(?::(\d+))?", settings.get("PROXY_REDIS_URL", ""))
     check(m is not None and m.group(1) == redis_service["metadata"]["name"], "PROXY_REDIS_URL points at Service syft-proxy-redis")
     if m:
         check(int(m.group(2) or 6379) in [p["port"] for p in redis_service["spec"]["ports"]], "PROXY_REDIS_URL port is the Redis Service port")
-    for np in by_kind.get("NetworkPolicy", {}).values():
+    redis_policies = [np for np in by_kind.get("NetworkPolicy", {}).values() if "Ingress" in np["spec"].get("policyTypes", ["Ingress"])
+                      and not (deployment and selects(np["spec"]["podSelector"].get("matchLabels", {}), deployment["spec"]["template"]["metadata"].get("labels", {})))]
+    check(bool(redis_policies), "a NetworkPolicy limits who reaches Redis")
+    for np in redis_policies:
         check(selects(np["spec"]["podSelector"].get("matchLabels", {}), rlabels), f"NetworkPolicy {np['metadata']['name']} applies to the Redis pods")
         if deployment:
             froms = [f.get("podSelector", {}).get("matchLabels", {}) for rule in np["spec"].get("ingress", []) for f in rule.get("from", [])]
             check(any(selects(f, labels) for f in froms), f"NetworkPolicy {np['metadata']['name']} lets the proxy pods in")
+
+for pdb in by_kind.get("PodDisruptionBudget", {}).values():
+    check(pdb["spec"].get("unhealthyPodEvictionPolicy") == "AlwaysAllow",
+          f"PodDisruptionBudget {pdb['metadata']['name']} lets unready pods be evicted (unhealthyPodEvictionPolicy: AlwaysAllow)")
+
+def pod_specs(objs):
+    for o in objs:
+        t = o.get("spec", {}).get("template", {}).get("spec")
+        if t:
+            yield o, t
+
+def images(objs):
+    return [(o["kind"] + "/" + o["metadata"]["name"], c["image"]) for o, t in pod_specs(objs)
+            for c in t.get("containers", []) + t.get("initContainers", [])]
+
+for where, image in images(objects):
+    # Without kustomize the base's images: transform is not applied: read the tag it sets.
+    if not rendered:
+        for i in kustomization.get("images", []):
+            if i["name"] == image.split(":")[0] and (i.get("newTag") or i.get("digest")):
+                image = i.get("newName", i["name"]) + (("@" + i["digest"]) if i.get("digest") else (":" + str(i["newTag"])))
+    check(image_pinned(image), f"{where} image {image} names a release (x.y.z tag or digest), not a floating tag")
+
+# --- entry point and overlays ---------------------------------------------------------------
+with open(os.path.join(entry_dir, "kustomization.yaml")) as f:
+    entry = yaml.safe_load(f)
+check(entry.get("resources") == [os.path.relpath(base, entry_dir)] and not entry.get("patches") and not entry.get("images"),
+      f"{entry_dir}/kustomization.yaml is the base and nothing else")
+
+def overlay(name):
+    path = os.path.join(overlays_dir, name, "kustomization.yaml")
+    if not check(os.path.isfile(path), f"overlay {name} exists ({path})"):
+        return None, []
+    with open(path) as f:
+        k = yaml.safe_load(f)
+    out = os.path.join(overlay_renders, name + ".yaml")
+    return k, (load_all(out) if os.path.isfile(out) else None)
+
+# overlays/pinned: every image by digest, written by the release pipeline.
+pinned, pinned_objects = overlay("pinned")
+if pinned is not None:
+    entries = {i["name"]: i for i in pinned.get("images", [])}
+    for n in sorted({re.split(r"[:@]", img)[0] for _, img in images(objects)}):
+        e = entries.get(n) or next((e for e in entries.values() if e.get("newName") == n), None)
+        ok = e is not None and re.fullmatch(r"sha256:[0-9a-f]{64}", str(e.get("digest", ""))) is not None and "newTag" not in e
+        check(ok, f"overlays/pinned sets image {n} by digest (images: name, digest: sha256:<64 hex>, no newTag)")
+        if ok and set(e["digest"][7:]) == {"0"}:
+            notes.append(f"overlays/pinned: the digest of {n} is unset (all zeros); the release pipeline writes it")
+    check(pinned.get("resources") == ["../../base"], "overlays/pinned builds on the base")
+    if pinned_objects is not None:
+        for where, image in images(pinned_objects):
+            check(re.search(r"@sha256:[0-9a-f]{64}$", image) is not None, f"overlays/pinned renders {where} with an image digest ({image})")
+
+# Scaling on requests in flight: overlays/scale-on-in-flight (HPA on a Pods metric through
+# prometheus-adapter) and examples/keda-scaledobject.yaml (KEDA, Prometheus trigger).
+max_requests = int(settings.get("PROXY_MAX_REQUESTS", 1000))
+scale, scale_objects = overlay("scale-on-in-flight")
+if scale is not None and scale_objects is None:
+    # Not rendered (no kustomize): the HPA patches of the overlay over the base's HPA.
+    base_hpa = by_kind.get("HorizontalPodAutoscaler", {}).get("syft-proxy", {})
+    scale_objects = []
+    for patch in scale.get("patches", []):
+        if patch.get("path"):
+            for o in load_all(os.path.join(overlays_dir, "scale-on-in-flight", patch["path"])):
+                if o.get("kind") == "HorizontalPodAutoscaler" and base_hpa:
+                    o["spec"] = {**base_hpa["spec"], **o["spec"]}
+                    scale_objects.append(o)
+if scale_objects is not None:
+    hpas = [o for o in scale_objects if o["kind"] == "HorizontalPodAutoscaler" and o["spec"]["scaleTargetRef"]["name"] == "syft-proxy"]
+    check(len(hpas) == 1, "overlay scale-on-in-flight has exactly one HPA on the Deployment")
+    metrics = hpas[0]["spec"].get("metrics", []) if hpas else []
+    pods = [m["pods"] for m in metrics if m["type"] == "Pods" and m["pods"]["metric"]["name"] == "rpc_in_flight_requests"]
+    if check(bool(pods), "overlay scale-on-in-flight scales on the Pods metric rpc_in_flight_requests"):
+        target = pods[0]["target"]
+        value = quantity(target.get("averageValue", "0"))
+        check(target.get("type") == "AverageValue" and value and value < max_requests,
+              f"in-flight target averageValue {target.get('averageValue')} is below PROXY_MAX_REQUESTS {max_requests}")
+    check(any(m["type"] == "Resource" and m["resource"]["name"] == "cpu" for m in metrics), "overlay scale-on-in-flight keeps the CPU metric")
+if scale is not None:
+    rules_path = os.path.join(overlays_dir, "scale-on-in-flight", "prometheus-adapter-rules.yaml")
+    if check(os.path.isfile(rules_path), "overlay scale-on-in-flight has the prometheus-adapter rule"):
+        with open(rules_path) as f:
+            rules = yaml.safe_load(f).get("rules", {}).get("custom", [])
+        exposed = [r for r in rules if "rpc_in_flight_requests" in r.get("seriesQuery", "")
+                   and r.get("name", {}).get("as", "rpc_in_flight_requests") == "rpc_in_flight_requests"
+                   and {"namespace", "pod"} <= set(r.get("resources", {}).get("overrides", {}))
+                   and "<<.Series>>" in r.get("metricsQuery", "")]
+        check(bool(exposed), "the prometheus-adapter rule exposes rpc_in_flight_requests per pod")
+keda_path = os.path.join(examples_dir, "keda-scaledobject.yaml")
+if check(os.path.isfile(keda_path), "examples/keda-scaledobject.yaml exists"):
+    so = next((o for o in load_all(keda_path) if o.get("kind") == "ScaledObject"), None)
+    if check(so is not None and so.get("apiVersion") == "keda.sh/v1alpha1" and so.get("metadata", {}).get("name"),
+             "examples/keda-scaledobject.yaml is a keda.sh/v1alpha1 ScaledObject with a name"):
+        sp = so.get("spec", {})
+        check(sp.get("scaleTargetRef", {}).get("name") == "syft-proxy" and sp["scaleTargetRef"].get("kind", "Deployment") == "Deployment",
+              "ScaledObject targets Deployment syft-proxy")
+        check(2 <= sp.get("minReplicaCount", 0) <= sp.get("maxReplicaCount", 100), "ScaledObject keeps at least 2 replicas, min <= max")
+        triggers = sp.get("triggers", [])
+        check(bool(triggers) and all(t.get("type") and isinstance(t.get("metadata"), dict) for t in triggers), "every ScaledObject trigger has a type and metadata")
+        prom = [t["metadata"] for t in triggers if t.get("type") == "prometheus"]
+        if check(bool(prom), "ScaledObject has a prometheus trigger"):
+            md = prom[0]
+            check(str(md.get("serverAddress", "")).startswith(("http://", "https://")), "prometheus trigger has a serverAddress URL")
+            check("rpc_in_flight_requests" in md.get("query", ""), "prometheus trigger queries rpc_in_flight_requests")
+            try:
+                threshold = float(md.get("threshold"))
+            except (TypeError, ValueError):
+                threshold = None
+            check(isinstance(md.get("threshold"), str) and threshold and 0 < threshold < max_requests,
+                  f"prometheus trigger threshold {md.get('threshold')!r} is a string below PROXY_MAX_REQUESTS {max_requests}")
+        check(any(t.get("type") == "cpu" for t in triggers), "ScaledObject also scales on CPU, as the base HPA does")
 
 def settings_ok(env, where):
     t, mt, ttl = (float(env.get(k, d)) for k, d in (("PROXY_TIMEOUT", 60), ("PROXY_MAX_TIMEOUT", 300), ("PROXY_REQUEST_TTL", 3600)))
@@ -273,6 +530,11 @@ for s in stages:
         check(user is not None and user not in ("0", "root"), f"stage {s['name']} runs as a non-root USER ({user})")
 runtime = stages[-1] if stages else {"ops": []}
 check(any(op == "HEALTHCHECK" and args[:1] != ["NONE"] for op, args in runtime["ops"]), "runtime stage has a HEALTHCHECK")
+def live_only(cmd):
+    words = [w.strip('",[]') for w in (cmd if isinstance(cmd, list) else str(cmd).split())]
+    return "health" in words and "--live" in words
+check(any(op == "HEALTHCHECK" and live_only(args) for op, args in runtime["ops"]),
+      "runtime HEALTHCHECK checks liveness only (syft-proxy health --live), not readiness")
 
 copied = []
 for s in stages:
@@ -325,6 +587,11 @@ if "redis" in services:
     cmd = cmd.split() if isinstance(cmd, str) else cmd
     check("--appendonly" in cmd and cmd[cmd.index("--appendonly") + 1] == "yes", "compose Redis runs with AOF")
     check(bool(services["redis"].get("volumes")), "compose Redis keeps its data on a volume")
+    if check("--maxmemory" in cmd, "compose Redis sets --maxmemory (noeviction alone puts no bound on it)"):
+        check(cmd[cmd.index("--maxmemory-policy") + 1] == "noeviction" if "--maxmemory-policy" in cmd else False,
+              "compose Redis never evicts request state (maxmemory-policy noeviction)")
+        if services["redis"].get("mem_limit"):
+            check(quantity(cmd[cmd.index("--maxmemory") + 1]) < quantity(services["redis"]["mem_limit"]), "compose Redis maxmemory is below its mem_limit")
     check("healthcheck" in services["redis"], "compose Redis has a healthcheck")
 ids = [services[p]["environment"]["PROXY_REPLICA_ID"] for p in proxies]
 check(len(set(ids)) == len(ids), "compose replica ids are unique")
@@ -336,6 +603,9 @@ for p in proxies:
     check(env.get("PROXY_REDIS_URL", "").startswith("redis://redis:"), f"compose {p} uses the redis service")
     check(s.get("depends_on", {}).get("redis", {}).get("condition") == "service_healthy", f"compose {p} waits for a healthy Redis")
     check("healthcheck" in s, f"compose {p} has a healthcheck")
+    check(live_only(s.get("healthcheck", {}).get("test", [])), f"compose {p} healthcheck checks liveness only (health --live)")
+    need, why = memory_need(env)
+    check(s.get("mem_limit") is not None and quantity(s["mem_limit"]) >= need, f"compose {p} mem_limit {s.get('mem_limit')} >= {why}")
     grace = s.get("stop_grace_period", "10s")
     seconds = float(re.sub(r"s$", "", grace)) if re.fullmatch(r"[\d.]+s?", str(grace)) else 0
     check(seconds >= float(env.get("PROXY_MAX_TIMEOUT", 300)), f"compose {p} stop_grace_period {grace} covers PROXY_MAX_TIMEOUT")
@@ -346,6 +616,15 @@ if proxies and settings:
     b = {k: str(v) for k, v in settings.items() if k != "PROXY_REDIS_URL"}
     diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
     check(not diff, "compose and the ConfigMap carry the same PROXY_* settings" + (f" (differ: {', '.join(diff)})" if diff else ""))
+def loopback_only(port):
+    if isinstance(port, dict):
+        return port.get("host_ip") in ("127.0.0.1", "::1")
+    return re.match(r"^(127\.0\.0\.1|\[::1\]):", str(port)) is not None
+for n, s in services.items():
+    for port in s.get("ports", []):
+        check(loopback_only(port), f"compose {n} publishes {port} on loopback only (127.0.0.1:HOST:CONTAINER)")
+    if not s.get("build"):
+        check(image_pinned(s.get("image", "")), f"compose {n} image {s.get('image')} names a release (x.y.z tag or digest)")
 for n, s in services.items():
     build = s.get("build")
     if isinstance(build, dict) and build.get("target"):
@@ -362,6 +641,8 @@ if os.environ.get("VERBOSE") == "1":
         print(f"  ok    {m}")
 else:
     print(f"  ok    {len(passed)} cross-checks passed (VERBOSE=1 lists them)")
+for m in notes:
+    print(f"  note  {m}")
 for m in problems:
     print(f"  FAIL  {m}")
 sys.exit(1 if problems else 0)

@@ -1,19 +1,34 @@
 import ArgumentParser
 import Foundation
 
-/// `syft-proxy health`: liveness and readiness of one replica; exit status 0 only when ready.
+/// `syft-proxy health`: liveness and readiness of one replica. By default the exit status is 0
+/// only when the replica is live (GET /health) and ready (GET /ready, its store answers); with
+/// `--live` only liveness is checked, for container health checks that restart what fails them.
 struct HealthCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "health", abstract: "Check that a proxy replica is alive and ready.")
+    static let configuration = CommandConfiguration(
+        commandName: "health",
+        abstract: "Check that a proxy replica is alive and ready.",
+        discussion: """
+            Exit status: 0 live and ready (with --live: live), 1 not ready or not live, 2 unreachable.
+
+            Use --live for a container HEALTHCHECK or a liveness probe: readiness follows the store, \
+            and restarting every replica because Redis is briefly away helps nothing.
+            """)
 
     @Option(help: "Base URL of the replica.") var url = "http://localhost:8000"
     @Option(help: "Seconds to wait for each answer.") var timeout: Double = 5
+    @Flag(help: "Check liveness only (GET /health), not readiness (GET /ready).") var live = false
 
     func run() async throws {
         let http = ProxyHTTP(url: url)
         do {
             let health = try await http.get("/health", timeout: timeout)
-            let ready = try await http.get("/ready", timeout: timeout)
             print("health: \(health.status) \(health.text)")
+            if live {
+                if health.status != 200 { throw ExitCode(1) }
+                return
+            }
+            let ready = try await http.get("/ready", timeout: timeout)
             print("ready:  \(ready.status) \(ready.text)")
             if health.status != 200 || ready.status != 200 { throw ExitCode(1) }
         } catch let exit as ExitCode {
