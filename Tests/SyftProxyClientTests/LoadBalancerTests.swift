@@ -34,3 +34,4 @@ import Testing
         #expect(balancer.next(excluding: [0, 1], now: 0) == nil)
     }
 }
+
