@@ -59,7 +59,7 @@ import SyftProxyTestSupport
         let client = ProxyClient(urls: cluster.urls)
         // Blocking calls to an app nobody serves wait until they are cancelled.
         let calls = (0..<20).map { _ in
-            Task { try await client.call(app: "nobody-home", function: "f", destination: "bob@example.com", timeout: 30) }
+            Task { try await client.call(app: "nobody-home", function: "f", destination: "bob@example.com", timeout: 8) }
         }
         try await Task.sleep(for: .milliseconds(500))
         for call in calls { call.cancel() }

@@ -43,4 +43,25 @@ import SyftProxyTestSupport
         #expect(calls.withLock { $0 } == 2)
     }
 
+    @Test func withEveryBreakerOpenTheClientStillTriesAReplica() async throws {
+        let live = try await LoopbackServer.start { router in
+            router.get("/rpc/status/:id") { _, _ in jsonResponse(Self.statusDocument) }
+        }
+        defer { Task { await live.stop() } }
+        let balancer = LoadBalancer(urls: [live.baseURL], baseCooldown: 30, maximumCooldown: 30, ejectAfter: 1)
+        balancer.markFailed(0)
+        let client = ProxyClient(balancer: balancer)
+        #expect(try await client.status("r1").id == "r1")
+        #expect(balancer.healthyURLs == [live.baseURL], "the answer put the replica back")
+    }
+
+    @Test func anEmptyURLListIsAnErrorNotACrash() async throws {
+        let client = ProxyClient(urls: [])
+        await #expect {
+            try await client.status("r1")
+        } throws: { error in
+            guard case ProxyClientError.configuration(let detail) = error else { return false }
+            return detail.contains("no replica URL")
+        }
+    }
 }
