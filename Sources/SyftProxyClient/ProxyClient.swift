@@ -33,10 +33,13 @@ public struct ProxyClient: Sendable {
     }
 
     /// Calls a function and waits for its result (blocking send). Throws `.remote` when the
-    /// function reported an error and `.timeout` when no answer came within `timeout`.
+    /// function reported an error and `.timeout` when no answer came within `timeout`. Pass
+    /// your own `idempotencyKey` to make a call you repeat yourself (after a crash, from a
+    /// queue) run once; by default each call gets a fresh one.
     public func call(app: String, function: String, destination: String, params: JSONObject = [:],
-                     timeout: Double = 30, headers: [String: String] = [:]) async throws -> JSONValue {
-        try await send(app: app, function: function, destination: destination, params: params, blocking: true, timeout: timeout, headers: headers).value()
+                     timeout: Double = 30, headers: [String: String] = [:], idempotencyKey: String = UUID().uuidString) async throws -> JSONValue {
+        try await send(app: app, function: function, destination: destination, params: params, blocking: true, timeout: timeout,
+                       headers: headers, idempotencyKey: idempotencyKey).value()
     }
 
     /// Sends a request. Every send carries an Idempotency-Key, so the retry on another
@@ -48,21 +51,24 @@ public struct ProxyClient: Sendable {
             "params": .object(params), "blocking": .bool(blocking), "timeout": .double(timeout), "headers": JSONValue.stringMap(headers),
         ]
         let answer = try await transport.execute(
-            .POST, "/rpc/send", body: body, headers: [("Idempotency-Key", idempotencyKey)], retry: true,
-            timeout: blocking ? timeout + transport.transportTimeout : nil)
+            .POST, "/rpc/send", body: body, headers: [("Idempotency-Key", idempotencyKey)], repeat: .always,
+            budget: blocking ? timeout + transport.transportTimeout : nil)
         if answer.status == 504, let json = answer.json { return try RPCStatus(json: json, servedBy: answer.replica) }
         let checked = try answer.checked()
         guard let json = checked.json else { throw ProxyClientError.http(status: checked.status, detail: checked.text) }
         return try RPCStatus(json: json, servedBy: checked.replica)
     }
 
-    /// Non-blocking send; returns the request id to poll.
-    public func submit(app: String, function: String, destination: String, params: JSONObject = [:], timeout: Double = 30) async throws -> String {
-        try await send(app: app, function: function, destination: destination, params: params, blocking: false, timeout: timeout).id
+    /// Non-blocking send; returns the request id to poll. The same `idempotencyKey` twice
+    /// returns the first request's id.
+    public func submit(app: String, function: String, destination: String, params: JSONObject = [:], timeout: Double = 30,
+                       headers: [String: String] = [:], idempotencyKey: String = UUID().uuidString) async throws -> String {
+        try await send(app: app, function: function, destination: destination, params: params, blocking: false, timeout: timeout,
+                       headers: headers, idempotencyKey: idempotencyKey).id
     }
 
     public func status(_ id: String) async throws -> RPCStatus {
-        let answer = try await transport.execute(.GET, "/rpc/status/\(id)", retry: true).checked()
+        let answer = try await transport.execute(.GET, "/rpc/status/\(id)", repeat: .always).checked()
         guard let json = answer.json else { throw ProxyClientError.http(status: answer.status, detail: answer.text) }
         return try RPCStatus(json: json, servedBy: answer.replica)
     }
@@ -84,7 +90,7 @@ public struct ProxyClient: Sendable {
     public func broadcast(function: String, destinations: [String], params: JSONObject = [:], timeout: Double = 30) async throws -> (broadcastID: String, requestIDs: [String]) {
         let body: JSONValue = ["func_name": .string(function), "destinations": .array(destinations.map(JSONValue.string)), "params": .object(params), "timeout": .double(timeout)]
         // A broadcast has no idempotency key, so a lost answer is not retried elsewhere.
-        let answer = try await transport.execute(.POST, "/rpc/broadcast", body: body, retry: false).checked()
+        let answer = try await transport.execute(.POST, "/rpc/broadcast", body: body, repeat: .unsentOnly).checked()
         let ids = answer.json?["request_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
         return (answer.json?["broadcast_id"]?.stringValue ?? "", ids)
     }
@@ -92,13 +98,13 @@ public struct ProxyClient: Sendable {
     /// The app's published schema, or nil when it has none.
     public func schema(app: String) async throws -> JSONValue? {
         do {
-            return try await transport.execute(.GET, "/rpc/schema/\(app)", retry: true).checked().json
+            return try await transport.execute(.GET, "/rpc/schema/\(app)", repeat: .always).checked().json
         } catch ProxyClientError.notFound {
             return nil
         }
     }
 
     public func publishSchema(app: String, schema: JSONValue) async throws {
-        _ = try await transport.execute(.PUT, "/rpc/schema/\(app)", body: schema, retry: true).checked()
+        _ = try await transport.execute(.PUT, "/rpc/schema/\(app)", body: schema, repeat: .always).checked()
     }
 }

@@ -15,6 +15,8 @@ public enum ProxyClientError: Error, Sendable, CustomStringConvertible {
     case notFound(String)
     /// The proxy answered something else (409, 429, 5xx after retries, ...).
     case http(status: Int, detail: String)
+    /// The client was set up so that no call can work (no replica URLs).
+    case configuration(String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum ProxyClientError: Error, Sendable, CustomStringConvertible {
         case .auth(let status, let detail): "not authorized (\(status)): \(detail)"
         case .notFound(let detail): "not found: \(detail)"
         case .http(let status, let detail): "proxy answered \(status): \(detail)"
+        case .configuration(let detail): "client misconfigured: \(detail)"
         }
     }
 }

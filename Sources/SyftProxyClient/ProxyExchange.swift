@@ -11,6 +11,8 @@ public struct ProxyAnswer: Sendable {
     public let text: String
     /// The replica that answered (X-Proxy-Replica).
     public let replica: String?
+    /// Seconds the replica asked the caller to wait (`Retry-After` of a 429 or 503).
+    public let retryAfter: Double?
 }
 
 /// One HTTP call to one replica, with the API key and a JSON body; the load-balancing client
@@ -32,6 +34,13 @@ public enum ProxyExchange {
         let buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
         let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
         return ProxyAnswer(status: Int(response.status.code), json: try? JSONParser.parse(bytes),
-                           text: String(decoding: bytes, as: UTF8.self), replica: response.headers.first(name: "X-Proxy-Replica"))
+                           text: String(decoding: bytes, as: UTF8.self), replica: response.headers.first(name: "X-Proxy-Replica"),
+                           retryAfter: response.headers.first(name: "Retry-After").flatMap(Self.delaySeconds))
+    }
+
+    /// The delay-seconds form of Retry-After; the HTTP-date form is not used by the proxy.
+    static func delaySeconds(_ text: String) -> Double? {
+        guard let seconds = Double(text.filter { $0 != " " }), seconds.isFinite, seconds >= 0 else { return nil }
+        return seconds
     }
 }

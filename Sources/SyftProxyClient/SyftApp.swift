@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycle
 import Synchronization
 import SyftProxyCore
 
@@ -70,43 +71,58 @@ public final class SyftApp: Sendable {
         return ["app_name": .string(name), "functions": .object(JSONObject(list.map { .init(key: $0.name, value: $0.schema) }))]
     }
 
-    /// Publishes the schema, then leases and answers requests until the task is cancelled.
+    /// Publishes the schema, then leases and answers requests until the task is cancelled or,
+    /// inside a ServiceGroup, until graceful shutdown: then it stops leasing and returns once
+    /// every request it holds is answered. A refused API key (401/403) ends it with
+    /// ``ProxyClientError/auth(status:detail:)``; an unreachable cluster is waited out.
     public func serve(concurrency: Int = 8, pollWait: Double = 20) async throws {
         try await client.publishSchema(app: name, schema: schema)
         let slots = ConcurrencySlots(capacity: concurrency)
-        await withDiscardingTaskGroup { group in
-            var pause = 0.05
-            while !Task.isCancelled {
-                let free = await slots.waitForFree()
-                guard free > 0 else { continue }
-                let items: [JSONValue]
-                do {
-                    items = try await lease(max: free, wait: pollWait)
-                    pause = 0.05
-                } catch {
-                    // The cluster is unreachable; back off and keep trying until cancelled.
-                    try? await Task.sleep(for: .milliseconds(Int64(pause * 1000)))
-                    pause = min(2, pause * 2)
-                    continue
-                }
-                for item in items {
-                    slots.take()
-                    group.addTask {
-                        await self.handle(item)
-                        slots.give()
+        let poller = Poller()
+        try await withThrowingDiscardingTaskGroup { group in
+            try await withGracefulShutdownHandler {
+                var pause = 0.05
+                while !Task.isCancelled, !poller.isStopping {
+                    let free = await slots.waitForFree()
+                    guard free > 0 else { continue }
+                    let items: [JSONValue]
+                    do {
+                        items = try await poller.run { try await self.lease(max: free, wait: pollWait) }
+                        pause = 0.05
+                    } catch let error as ProxyClientError {
+                        if case .auth = error { throw error }
+                        if case .configuration = error { throw error }
+                        // The cluster is unreachable or busy; back off and keep trying.
+                        try? await Task.sleep(for: .milliseconds(Int64(pause * 1000)))
+                        pause = min(2, pause * 2)
+                        continue
+                    } catch {
+                        // Cancelled: by the caller (the loop ends) or by graceful shutdown (same).
+                        continue
+                    }
+                    for item in items {
+                        slots.take()
+                        group.addTask {
+                            defer { slots.give() }
+                            try await self.handle(item)
+                        }
                     }
                 }
+            } onGracefulShutdown: {
+                poller.stop()
             }
         }
     }
 
+    /// The inbox lease: a state change, so it is never repeated once it reached a replica (a
+    /// lost answer would otherwise strand the items it leased and spend an attempt on each).
     private func lease(max: Int, wait: Double) async throws -> [JSONValue] {
         let path = "/rpc/inbox/\(name)?destination=\(destination.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? destination)&max=\(max)&wait=\(JSONValue.format(wait))"
-        let answer = try await client.transport.execute(.GET, path, retry: true, timeout: wait + client.transport.transportTimeout).checked()
+        let answer = try await client.transport.execute(.GET, path, repeat: .unsentOnly, budget: wait + client.transport.transportTimeout).checked()
         return answer.json?["requests"]?.arrayValue ?? []
     }
 
-    private func handle(_ item: JSONValue) async {
+    private func handle(_ item: JSONValue) async throws {
         guard let id = item["id"]?.stringValue else { return }
         let functionName = item["func_name"]?.stringValue ?? ""
         var headers: [String: String] = [:]
@@ -123,8 +139,79 @@ public final class SyftApp: Sendable {
         } else {
             reply = ["error": .string("app '\(name)' has no function '\(functionName)'")]
         }
-        // A 409 means the request was already answered or timed out; nothing more to do.
-        _ = try? await client.transport.execute(.POST, "/rpc/reply/\(id)", body: reply, retry: true)
-        served.withLock { $0 += 1 }
+        let deadline = item["deadline"]?.stringValue.flatMap(Timestamp.parseISO8601) ?? Timestamp.now() + 30
+        if try await deliverReply(reply, id: id, deadline: deadline) { served.withLock { $0 += 1 } }
+    }
+
+    /// Sends the reply until the proxy takes it, the request ends, or its deadline passes.
+    /// Replies are safe to repeat (a repeat of a reply that landed gets 409). True when the
+    /// proxy took this reply.
+    private func deliverReply(_ reply: JSONValue, id: String, deadline: Double) async throws -> Bool {
+        var body = reply
+        var pause = 0.05
+        while true {
+            let answer: ProxyAnswer
+            do {
+                answer = try await client.transport.execute(.POST, "/rpc/reply/\(id)", body: body, repeat: .always)
+            } catch let error as ProxyClientError {
+                if case .configuration = error { throw error }
+                guard Timestamp.now() + pause < deadline else { return false }
+                try await Task.sleep(for: .milliseconds(Int64(pause * 1000)))
+                pause = min(2, pause * 2)
+                continue
+            }
+            switch answer.status {
+            case 200..<300:
+                return true
+            case 401, 403:
+                _ = try answer.checked()
+                return false
+            case 404, 409:
+                // Expired, already answered (perhaps by this reply's first try) or timed out.
+                return false
+            case 413, 422:
+                // The result itself was refused (too large, too deep): the caller learns why
+                // instead of waiting for a timeout. A refused error message ends the attempt.
+                guard body["result"] != nil else { return false }
+                let detail = answer.json?["detail"]?.stringValue ?? answer.json?["detail"]?.compactString ?? answer.text
+                body = ["error": .string("the app's result was refused by the proxy (HTTP \(answer.status)): \(detail)")]
+            default:
+                guard Timestamp.now() + pause < deadline else { return false }
+                try await Task.sleep(for: .milliseconds(Int64(pause * 1000)))
+                pause = min(2, pause * 2)
+            }
+        }
+    }
+}
+
+extension SyftApp: Service {
+    /// Serves with the default concurrency until the ServiceGroup shuts down gracefully.
+    public func run() async throws { try await serve() }
+}
+
+/// The long poll in flight, so graceful shutdown can cut it short without cancelling the
+/// handlers that are still answering.
+private final class Poller: Sendable {
+    private let state = Mutex<(stopping: Bool, current: Task<[JSONValue], any Error>?)>((false, nil))
+
+    var isStopping: Bool { state.withLock { $0.stopping } }
+
+    func run(_ body: @escaping @Sendable () async throws -> [JSONValue]) async throws -> [JSONValue] {
+        let task = Task { try await body() }
+        let stopping = state.withLock { state -> Bool in
+            state.current = task
+            return state.stopping
+        }
+        if stopping { task.cancel() }
+        defer { state.withLock { $0.current = nil } }
+        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+    }
+
+    func stop() {
+        let task = state.withLock { state -> Task<[JSONValue], any Error>? in
+            state.stopping = true
+            return state.current
+        }
+        task?.cancel()
     }
 }

@@ -53,6 +53,25 @@ import SyftProxyTestSupport
         #expect(rejoined, "the restarted replica never came back into rotation; served by \(servedBy)")
     }
 
+    @Test func cancelledCallsLeaveTheRotationWhole() async throws {
+        let cluster = try await Cluster.launch()
+        defer { cluster.stop() }
+        let client = ProxyClient(urls: cluster.urls)
+        // Blocking calls to an app nobody serves wait until they are cancelled.
+        let calls = (0..<20).map { _ in
+            Task { try await client.call(app: "nobody-home", function: "f", destination: "bob@example.com", timeout: 8) }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        for call in calls { call.cancel() }
+        for call in calls {
+            await #expect(throws: CancellationError.self) { try await call.value }
+        }
+        #expect(client.balancer.healthyURLs.count == 3, "cancellation is not a replica failure")
+        let started = ContinuousClock.now
+        _ = try await client.submit(app: "calculator", function: "add", destination: "bob@example.com", params: ["a": 1, "b": 2])
+        #expect(ContinuousClock.now - started < .seconds(1))
+    }
+
     @Test func aRetriedSendRunsOnce() async throws {
         let cluster = try await Cluster.launch(replicas: 2)
         defer { cluster.stop() }
