@@ -111,7 +111,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let idleTimeout { configuration.idleTimeout = idleTimeout }
         if let bodyTimeout { configuration.bodyTimeout = bodyTimeout }
         if let trustedProxies {
-            configuration.trustedProxies = try ProxyConfiguration.parseTrustedProxies(trustedProxies, name: "--trusted-proxies")
+            configuration.trustedProxies = try ProxyConfiguration.parseNetworks(trustedProxies, name: "--trusted-proxies")
         }
     }
 

@@ -38,9 +38,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
     /// pushConcurrency (at least 1).
     public var pushEndpointConcurrencyOverride: Int?
     /// Networks push deliveries may not connect to, besides PushAddressPolicy.defaultDenials.
-    public var pushDenyNetworks: [PushNetwork] = []
+    public var pushDenyNetworks: [IPNetwork] = []
     /// Networks push deliveries may connect to even when denied.
-    public var pushAllowNetworks: [PushNetwork] = []
+    public var pushAllowNetworks: [IPNetwork] = []
     /// How often each replica looks for overdue requests and expired leases.
     public var sweepInterval: Double = 0.25
     /// The SyftBox data_dir (holding datasites/); nil turns the SyftBox transport off.
@@ -121,14 +121,14 @@ public struct ProxyConfiguration: Sendable, Equatable {
         replicaID = reader.string("PROXY_REPLICA_ID")
         pushConcurrency = try reader.int("PROXY_PUSH_CONCURRENCY", range: Bounds.pushConcurrency) ?? pushConcurrency
         pushEndpointConcurrencyOverride = try reader.int("PROXY_PUSH_ENDPOINT_CONCURRENCY", range: 1...10_000)
-        if let text = reader.string("PROXY_PUSH_DENY_NETWORKS") { pushDenyNetworks = try PushNetwork.list(parsing: text, setting: "PROXY_PUSH_DENY_NETWORKS") }
-        if let text = reader.string("PROXY_PUSH_ALLOW_NETWORKS") { pushAllowNetworks = try PushNetwork.list(parsing: text, setting: "PROXY_PUSH_ALLOW_NETWORKS") }
+        if let text = reader.string("PROXY_PUSH_DENY_NETWORKS") { pushDenyNetworks = try Self.parseNetworks(text, name: "PROXY_PUSH_DENY_NETWORKS") }
+        if let text = reader.string("PROXY_PUSH_ALLOW_NETWORKS") { pushAllowNetworks = try Self.parseNetworks(text, name: "PROXY_PUSH_ALLOW_NETWORKS") }
         syftBoxDataDirectory = reader.string("PROXY_SYFTBOX_DATA_DIR")
         syftBoxEmail = reader.string("PROXY_SYFTBOX_EMAIL")
         syftBoxPollInterval = try reader.seconds("PROXY_SYFTBOX_POLL_INTERVAL", range: Bounds.syftBoxPollInterval) ?? syftBoxPollInterval
         idleTimeout = try reader.seconds("PROXY_IDLE_TIMEOUT", range: Bounds.idleTimeout) ?? idleTimeout
         bodyTimeout = try reader.seconds("PROXY_BODY_TIMEOUT", range: Bounds.bodyTimeout) ?? bodyTimeout
-        if let text = reader.string("PROXY_TRUSTED_PROXIES") { trustedProxies = try Self.parseTrustedProxies(text, name: "PROXY_TRUSTED_PROXIES") }
+        if let text = reader.string("PROXY_TRUSTED_PROXIES") { trustedProxies = try Self.parseNetworks(text, name: "PROXY_TRUSTED_PROXIES") }
         try validate()
     }
 
@@ -189,8 +189,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
         }
     }
 
-    /// Comma-separated CIDRs ("10.0.0.0/8, 192.168.1.7, ::1/128").
-    public static func parseTrustedProxies(_ text: String, name: String) throws(ConfigurationError) -> [IPNetwork] {
+    /// Comma-separated CIDRs ("10.0.0.0/8, 192.168.1.7, ::1/128"), for every network-list setting.
+    public static func parseNetworks(_ text: String, name: String) throws(ConfigurationError) -> [IPNetwork] {
         switch IPNetwork.parseList(text) {
         case .success(let networks): return networks
         case .failure(let invalid):

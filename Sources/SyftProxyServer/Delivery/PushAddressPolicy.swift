@@ -1,3 +1,5 @@
+import SyftProxyCore
+
 /// Which addresses push deliveries may connect to. A registered URL makes the proxy send
 /// requests from inside its network, so without a policy anyone who may register an endpoint
 /// could read what the proxy can reach: above all the cloud metadata service, which hands out
@@ -9,7 +11,7 @@
 /// are allowed by default: apps next to the proxy in one cluster are the common case.
 public struct PushAddressPolicy: Sendable, Equatable {
     public struct DefaultDenial: Sendable, Equatable {
-        public let network: PushNetwork
+        public let network: IPNetwork
         public let reason: String
     }
 
@@ -22,12 +24,12 @@ public struct PushAddressPolicy: Sendable, Equatable {
         ("168.63.129.16/32", "the Azure platform endpoint (WireServer), which serves VM agent configuration"),
         ("0.0.0.0/8", "not a destination; Linux connects it to the proxy's own host"),
         ("::/128", "the unspecified address; Linux connects it to the proxy's own host"),
-    ].compactMap { text, reason in PushNetwork(text).map { DefaultDenial(network: $0, reason: reason) } }
+    ].compactMap { text, reason in IPNetwork(text).map { DefaultDenial(network: $0, reason: reason) } }
 
-    public let denied: [PushNetwork]
-    public let allowed: [PushNetwork]
+    public let denied: [IPNetwork]
+    public let allowed: [IPNetwork]
 
-    public init(denied: [PushNetwork], allowed: [PushNetwork]) {
+    public init(denied: [IPNetwork], allowed: [IPNetwork]) {
         self.denied = denied
         self.allowed = allowed
     }
@@ -38,7 +40,7 @@ public struct PushAddressPolicy: Sendable, Equatable {
 
     /// Why `address` may not be connected to, or nil when it may. The message names the
     /// network and the setting to change.
-    public func refusal(of address: PushAddress) -> String? {
+    public func refusal(of address: IPAddress) -> String? {
         for candidate in [address] + (address.nat64Target.map { [$0] } ?? []) {
             if allowed.contains(where: { $0.contains(candidate) }) { continue }
             if let network = denied.first(where: { $0.contains(candidate) }) {
@@ -102,7 +104,7 @@ public struct PushTarget: Sendable, Equatable {
         let decoded = String(hostPart).removingPercentEncodingIfValid.lowercased()
         guard !decoded.isEmpty else { return nil }
         // Brackets promise an IPv6 address; anything else in them has no meaning to connect to.
-        if decoded.hasPrefix("["), PushAddress(urlHost: decoded) == nil { return nil }
+        if decoded.hasPrefix("["), IPAddress(urlHost: decoded) == nil { return nil }
         self.isTLS = isTLS
         self.host = decoded
         self.port = port
@@ -113,7 +115,7 @@ public struct PushTarget: Sendable, Equatable {
     }
 
     /// The host when the URL spells an address, in any form the resolver would accept.
-    public var literalAddress: PushAddress? { PushAddress(urlHost: host) }
+    public var literalAddress: IPAddress? { IPAddress(urlHost: host) }
 
     /// The host without IPv6 brackets or trailing dots, as the resolver is asked for it.
     var resolvableName: String {
@@ -127,7 +129,7 @@ public struct PushTarget: Sendable, Equatable {
 
     /// The URL to request once `address` was checked: the address in place of the name, so
     /// nothing resolves the name again between the check and the connect.
-    func url(connectingTo address: PushAddress) -> String {
+    func url(connectingTo address: IPAddress) -> String {
         "http://\(address.urlHost):\(port)\(pathAndQuery)"
     }
 }

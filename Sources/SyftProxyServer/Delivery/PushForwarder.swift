@@ -201,7 +201,7 @@ public struct PushForwarder: Service {
         guard let target = PushTarget(url: delivery.url) else {
             return .denied("the push URL \(delivery.url) has no host and port a delivery can connect to; register the endpoint again with a URL such as http://127.0.0.1:9000/rpc")
         }
-        let addresses: [PushAddress]
+        let addresses: [IPAddress]
         if let literal = target.literalAddress {
             addresses = [literal]
         } else {

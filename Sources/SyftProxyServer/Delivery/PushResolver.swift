@@ -18,7 +18,7 @@ enum PushResolver {
     /// delivery. Caching widens no window: deliveries connect to the addresses that were
     /// checked, whenever they were looked up.
     static let cacheSeconds = 1.0
-    private static let cache = Mutex<[String: (addresses: [PushAddress], until: Double)]>([:])
+    private static let cache = Mutex<[String: (addresses: [IPAddress], until: Double)]>([:])
 
     /// Drops a cached answer, after its addresses refused a connection (the app may have moved).
     static func forget(_ name: String) {
@@ -28,7 +28,7 @@ enum PushResolver {
     /// Every address `name` resolves to, in the resolver's preference order. Returns at once
     /// when the task is cancelled (the delivery's deadline passed); the lookup itself then
     /// finishes on its thread and its result is dropped.
-    static func addresses(of name: String) async throws -> [PushAddress] {
+    static func addresses(of name: String) async throws -> [IPAddress] {
         let now = Timestamp.now()
         if let cached = cache.withLock({ $0[name] }), cached.until > now { return cached.addresses }
         let addresses = try await lookUpOffLoop(name)
@@ -40,10 +40,10 @@ enum PushResolver {
         return addresses
     }
 
-    private static func lookUpOffLoop(_ name: String) async throws -> [PushAddress] {
+    private static func lookUpOffLoop(_ name: String) async throws -> [IPAddress] {
         let pending = PendingLookup()
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[PushAddress], any Error>) in
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[IPAddress], any Error>) in
                 guard pending.arm(continuation) else { return }
                 NIOThreadPool.singleton.submit { state in
                     guard case .active = state else {
@@ -58,7 +58,7 @@ enum PushResolver {
         }
     }
 
-    private static func lookUp(_ name: String) -> Result<[PushAddress], any Error> {
+    private static func lookUp(_ name: String) -> Result<[IPAddress], any Error> {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Glibc)
@@ -72,19 +72,21 @@ enum PushResolver {
             return .failure(Failure(description: "cannot resolve '\(name)': \(String(cString: gai_strerror(status)))"))
         }
         defer { freeaddrinfo(list) }
-        var found: [PushAddress] = []
+        var found: [IPAddress] = []
         var entry = list
         while let info = entry?.pointee {
             entry = info.ai_next
             guard let socketAddress = info.ai_addr else { continue }
-            let address: PushAddress
+            let address: IPAddress
             switch info.ai_family {
             case AF_INET:
                 var v4 = socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-                address = PushAddress(ipv4: withUnsafeBytes(of: &v4) { Array($0) })
+                guard let parsed = IPAddress(bytes: withUnsafeBytes(of: &v4) { Array($0) }) else { continue }
+                address = parsed
             case AF_INET6:
                 var v6 = socketAddress.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
-                address = PushAddress(bytes: withUnsafeBytes(of: &v6) { Array($0) })
+                guard let parsed = IPAddress(bytes: withUnsafeBytes(of: &v6) { Array($0) }) else { continue }
+                address = parsed
             default:
                 continue
             }
@@ -99,14 +101,14 @@ enum PushResolver {
 private final class PendingLookup: Sendable {
     private enum State {
         case idle
-        case armed(CheckedContinuation<[PushAddress], any Error>)
+        case armed(CheckedContinuation<[IPAddress], any Error>)
         case finished
     }
 
     private let state = Mutex(State.idle)
 
     /// False when cancellation came first; the continuation is then resumed here.
-    func arm(_ continuation: CheckedContinuation<[PushAddress], any Error>) -> Bool {
+    func arm(_ continuation: CheckedContinuation<[IPAddress], any Error>) -> Bool {
         let armed = state.withLock { state -> Bool in
             guard case .idle = state else { return false }
             state = .armed(continuation)
@@ -116,8 +118,8 @@ private final class PendingLookup: Sendable {
         return armed
     }
 
-    func finish(_ result: Result<[PushAddress], any Error>) {
-        let waiting = state.withLock { state -> CheckedContinuation<[PushAddress], any Error>? in
+    func finish(_ result: Result<[IPAddress], any Error>) {
+        let waiting = state.withLock { state -> CheckedContinuation<[IPAddress], any Error>? in
             switch state {
             case .armed(let continuation):
                 state = .finished

@@ -207,7 +207,7 @@ enum OpenAPIDocument {
             "name": "Idempotency-Key",
             "in": "header",
             "required": false,
-            "description": "A repeat with the same key within PROXY_REQUEST_TTL returns the first request instead of creating another (with Idempotent-Replay: true).",
+            "description": "A repeat by the same caller (the API key's identity, else the client address) with the same key returns the first request instead of creating another (with Idempotent-Replay: true), for as long as that request's record lives (until its deadline plus PROXY_REQUEST_TTL, or PROXY_REQUEST_TTL after it ended). The key is bound to the request it created: the same key with a different request (app, function, destination, params, headers, timeout) is 422 at [header, Idempotency-Key]. Keys of different callers never meet.",
             "schema": {
               "type": "string"
             }
@@ -1163,10 +1163,11 @@ enum OpenAPIDocument {
               "null"
             ],
             "default": {},
+            "maxProperties": \#(Validation.maximumHeaderCount),
             "additionalProperties": {
               "type": "string"
             },
-            "description": "String-to-string headers passed on to the app. null means {}."
+            "description": "String-to-string headers passed on to the app, at most \#(Validation.maximumHeaderCount) of them and \#(Validation.maximumHeaderBytes) bytes of names and values together (422 at [body, headers] beyond). null means {}."
           }
         },
         "examples": [
@@ -1212,10 +1213,11 @@ enum OpenAPIDocument {
               "null"
             ],
             "default": {},
+            "maxProperties": \#(Validation.maximumHeaderCount),
             "additionalProperties": {
               "type": "string"
             },
-            "description": "String-to-string headers passed on to the app. null means {}."
+            "description": "String-to-string headers passed on to the app, at most \#(Validation.maximumHeaderCount) of them and \#(Validation.maximumHeaderBytes) bytes of names and values together (422 at [body, headers] beyond). null means {}."
           },
           "timeout": {
             "type": [
@@ -1538,7 +1540,7 @@ enum OpenAPIDocument {
           "url": {
             "type": "string",
             "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]+[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*$",
-            "description": "Push only (required there): absolute http:// or https:// URL the proxy POSTs each request to: a non-empty authority and no whitespace.",
+            "description": "Push only (required there): absolute http:// or https:// URL the proxy POSTs each request to: a non-empty authority with a port from 1 to 65535 if any, and no whitespace. The outbound policy applies: a literal address in a denied network (link-local and cloud metadata addresses by default, plus PROXY_PUSH_DENY_NETWORKS, less PROXY_PUSH_ALLOW_NETWORKS) is 422 at [body, url]; a name is checked after DNS resolution at each delivery.",
             "examples": [
               "http://127.0.0.1:9000/rpc"
             ]
