@@ -35,6 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a connection may wait for a complete request head (PROXY_IDLE_TIMEOUT, default 75).") var idleTimeout: Double?
     @Option(help: "Seconds from a request's head to the end of its body (PROXY_BODY_TIMEOUT, default 30).") var bodyTimeout: Double?
     @Option(help: "Comma-separated CIDRs of proxies whose X-Forwarded-For is believed (PROXY_TRUSTED_PROXIES, default none).") var trustedProxies: String?
+    @Option(help: "Push deliveries in flight per app endpoint (host and port) per replica (PROXY_PUSH_ENDPOINT_CONCURRENCY, default a quarter of --push-concurrency).") var pushEndpointConcurrency: Int?
+    @Option(help: "Comma-separated CIDRs push deliveries may not reach, besides link-local and cloud metadata addresses (PROXY_PUSH_DENY_NETWORKS).") var pushDenyNetworks: String?
+    @Option(help: "Comma-separated CIDRs push deliveries may reach even when denied (PROXY_PUSH_ALLOW_NETWORKS).") var pushAllowNetworks: String?
 
     func run() async throws {
         var configuration: ProxyConfiguration
@@ -113,6 +116,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let trustedProxies {
             configuration.trustedProxies = try ProxyConfiguration.parseNetworks(trustedProxies, name: "--trusted-proxies")
         }
+        if let pushEndpointConcurrency { configuration.pushEndpointConcurrencyOverride = pushEndpointConcurrency }
+        if let pushDenyNetworks { configuration.pushDenyNetworks = try ProxyConfiguration.parseNetworks(pushDenyNetworks, name: "--push-deny-networks") }
+        if let pushAllowNetworks { configuration.pushAllowNetworks = try ProxyConfiguration.parseNetworks(pushAllowNetworks, name: "--push-allow-networks") }
     }
 
     static func generatedReplicaID() -> String {

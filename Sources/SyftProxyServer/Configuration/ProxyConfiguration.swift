@@ -120,7 +120,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         leaseSeconds = try reader.seconds("PROXY_LEASE_SECONDS", range: Bounds.leaseSeconds) ?? leaseSeconds
         replicaID = reader.string("PROXY_REPLICA_ID")
         pushConcurrency = try reader.int("PROXY_PUSH_CONCURRENCY", range: Bounds.pushConcurrency) ?? pushConcurrency
-        pushEndpointConcurrencyOverride = try reader.int("PROXY_PUSH_ENDPOINT_CONCURRENCY", range: 1...10_000)
+        pushEndpointConcurrencyOverride = try reader.int("PROXY_PUSH_ENDPOINT_CONCURRENCY", range: Bounds.pushConcurrency)
         if let text = reader.string("PROXY_PUSH_DENY_NETWORKS") { pushDenyNetworks = try Self.parseNetworks(text, name: "PROXY_PUSH_DENY_NETWORKS") }
         if let text = reader.string("PROXY_PUSH_ALLOW_NETWORKS") { pushAllowNetworks = try Self.parseNetworks(text, name: "PROXY_PUSH_ALLOW_NETWORKS") }
         syftBoxDataDirectory = reader.string("PROXY_SYFTBOX_DATA_DIR")
@@ -144,6 +144,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
         try Self.check(maxParamsBytes, Bounds.maxParamsBytes, "PROXY_MAX_PARAMS_BYTES", "--max-params-bytes")
         if let maxBodyBytesOverride { try Self.check(maxBodyBytesOverride, Bounds.maxBodyBytes, "PROXY_MAX_BODY_BYTES", "--max-body-bytes") }
         try Self.check(pushConcurrency, Bounds.pushConcurrency, "PROXY_PUSH_CONCURRENCY", "--push-concurrency")
+        if let pushEndpointConcurrencyOverride {
+            try Self.check(pushEndpointConcurrencyOverride, Bounds.pushConcurrency, "PROXY_PUSH_ENDPOINT_CONCURRENCY", "--push-endpoint-concurrency")
+        }
         try Self.check(seconds: timeout, Bounds.timeout, "PROXY_TIMEOUT", "--timeout")
         try Self.check(seconds: maxTimeout, Bounds.timeout, "PROXY_MAX_TIMEOUT", "--max-timeout")
         try Self.check(seconds: requestTTL, Bounds.requestTTL, "PROXY_REQUEST_TTL", "--request-ttl")
