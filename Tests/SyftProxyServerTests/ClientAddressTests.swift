@@ -60,4 +60,25 @@ import Testing
         #expect(try await spend(behind, "203.0.113.50, 198.51.100.1") == 429)
         #expect(try await spend(behind, "198.51.100.2") == 200)
     }
+
+    /// On an open API, Idempotency-Keys are per client address: two clients behind one trusted
+    /// ingress that pick the same key each get their own request; a true repeat is replayed.
+    @Test func idempotencyKeysOfTwoForwardedClientsNeverMeet() async throws {
+        func send(_ http: HTTP, _ forwardedFor: String) async throws -> (id: String?, replay: Bool) {
+            let answer = try await http.post("/rpc/send", [
+                "app_name": "calculator", "func_name": "add", "destination": "bob@example.com", "params": ["a": 1],
+            ], headers: [("X-Forwarded-For", forwardedFor), ("Idempotency-Key", "same-key-1")])
+            return (answer.json?["id"]?.stringValue, answer.headers.first(name: "Idempotent-Replay") == "true")
+        }
+        let proxy = try await ProxyProcess.launch(environment: ["PROXY_TRUSTED_PROXIES": "127.0.0.0/8,::1/128"])
+        defer { proxy.stop() }
+        let http = HTTP(baseURL: proxy.baseURL)
+        let first = try await send(http, "198.51.100.1")
+        let other = try await send(http, "198.51.100.2")
+        let repeated = try await send(http, "198.51.100.1")
+        #expect(first.id != nil && other.id != nil)
+        #expect(first.id != other.id, "another client's key gave it the first client's request")
+        #expect(!other.replay)
+        #expect(repeated.id == first.id && repeated.replay)
+    }
 }

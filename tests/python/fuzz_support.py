@@ -19,6 +19,7 @@ Environment:
 """
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
@@ -152,6 +153,7 @@ class FuzzTarget:
         # (method, status) per operation label, for the summary and the reach check.
         self.stats: Dict[str, Counter] = defaultdict(Counter)
         self._lock = threading.Lock()
+        self._case_numbers = itertools.count()
         self.sink = PushResponder(lambda body: (200, {"result": "pushed"}))
         self.sink_authority = self.sink.url.split("://", 1)[1].split("/", 1)[0]
         self.server: Optional[ServerProcess] = None
@@ -289,7 +291,9 @@ class FuzzTarget:
         - a push URL of the documented form gets the local sink's host and port (scheme, path
           and query stay); one outside the form is left as generated, for the server to refuse;
         - a blocking send with a timeout the server accepts waits at most BLOCKING_TIMEOUT;
-        - an inbox wait the server accepts lasts at most INBOX_WAIT.
+        - an inbox wait the server accepts lasts at most INBOX_WAIT;
+        - an Idempotency-Key gets a suffix of its own per case: the generator repeats short keys
+          with other bodies, which the server rightly refuses (422, covered by its own tests).
         """
         path, method = case.operation.path, case.method.upper()
         body, query = case.body, case.query
@@ -303,6 +307,11 @@ class FuzzTarget:
             timeout = body.get("timeout")
             if _is_number(timeout) and 0 < timeout <= MAX_TIMEOUT:
                 body["timeout"] = min(timeout, BLOCKING_TIMEOUT)
+        headers = case.headers
+        if method == "POST" and path == "/rpc/send" and headers is not None:
+            for name in list(headers.keys()):
+                if name.lower() == "idempotency-key" and isinstance(headers[name], str):
+                    headers[name] = f"{headers[name]}-{next(self._case_numbers)}"
         if method == "GET" and path == "/rpc/inbox/{app_name}" and isinstance(query, dict):
             wait = query.get("wait")
             if _is_number(wait) and 0 < wait <= MAX_TIMEOUT:

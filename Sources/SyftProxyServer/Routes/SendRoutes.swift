@@ -48,10 +48,11 @@ struct SendRoutes: Sendable {
     }
 
     /// Whose Idempotency-Keys a request's key is one of: the identity with API keys, else the
-    /// client's address. The kinds are tagged so an identity never shares a scope with an address.
+    /// client's address (behind a trusted proxy, the one X-Forwarded-For names). The kinds are
+    /// tagged so an identity never shares a scope with an address.
     private static func idempotencyScope(_ context: ProxyRequestContext) -> String {
         if let identity = context.identity { return "identity:" + identity }
-        return "address:" + (context.remoteAddress?.ipAddress ?? "")
+        return "address:" + context.clientAddress
     }
 
     private static var acceptedNothing: APIError { APIError(.internalServerError, "the store accepted nothing; retry the request") }
