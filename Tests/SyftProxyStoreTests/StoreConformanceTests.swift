@@ -148,9 +148,15 @@ import Testing
             let leased = try #require(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1).first)
             try await Task.sleep(for: .milliseconds(1200))
             #expect(try await store.renewLease(id: request.id, token: try #require(leased.leaseToken)) == .renewed)
+            let renewedAt = Timestamp.now()
             try await Task.sleep(for: .milliseconds(1200))
-            #expect(try await store.sweep().redelivered == 0)
-            #expect(try await store.record(id: request.id)?.state == .processing)
+            let redelivered = try await store.sweep().redelivered
+            // Past the first lease, inside the renewed one; a machine too loaded to keep inside
+            // it proves nothing either way.
+            if Timestamp.now() - renewedAt < 1.9 {
+                #expect(redelivered == 0)
+                #expect(try await store.record(id: request.id)?.state == .processing)
+            }
         }
     }
 
