@@ -29,7 +29,14 @@ enum RedisBackend {
 
     static func make(url: String, configuration: ProxyConfiguration, logger: Logger) throws -> StoreFactory.Backend {
         let redis: RedisConfiguration
-        do { redis = try RedisConfiguration(url: url) } catch { throw ConfigurationError("PROXY_REDIS_URL: \(error)") }
+        let settings = configuration.redisTLS
+        let tls = url.hasPrefix("rediss://")
+            ? RedisTLS(caFile: settings.caFile, certificateFile: settings.certificateFile, keyFile: settings.keyFile,
+                       serverName: settings.serverName, verifyHostname: settings.verifyHostname)
+            : nil
+        do { redis = try RedisConfiguration(url: url, tls: tls) } catch { throw ConfigurationError("PROXY_REDIS_URL: \(error)") }
+        // Certificates that cannot be read stop the replica now, not at each connect.
+        do { _ = try tls?.makeContext() } catch { throw ConfigurationError("\(error)") }
         let pool = RedisConnectionPool(configuration: redis, connectionCount: connectionCount, logger: logger)
         let store = RedisStore(pool: pool, settings: configuration.storeSettings)
         let subscriber = RedisSubscriber(

@@ -11,6 +11,8 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The connection closed before the reply came.
     case connectionClosed(String)
     case invalidURL(String)
+    /// The TLS settings cannot be used (a file missing or not PEM).
+    case invalidTLS(String)
     /// The command cannot be sent at all (no name, or too many arguments).
     case invalidCommand(String)
 
@@ -28,6 +30,8 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(detail); the command may or may not have run, so retry only if it is safe to run twice"
         case .invalidURL(let detail):
             "invalid Redis URL: \(detail); expected redis://[[user]:password@]host[:port][/db], e.g. redis://127.0.0.1:6379/0 or redis://:secret@redis.internal:6379"
+        case .invalidTLS(let detail):
+            "invalid Redis TLS settings: \(detail); check PROXY_REDIS_TLS_CA_FILE, PROXY_REDIS_TLS_CERT_FILE and PROXY_REDIS_TLS_KEY_FILE"
         case .invalidCommand(let detail):
             "invalid Redis command: \(detail)"
         }

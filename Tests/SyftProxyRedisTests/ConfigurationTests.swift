@@ -15,7 +15,7 @@ import Testing
         #expect(ipv6.host == "::1" && ipv6.port == 6390 && ipv6.endpointDescription == "[::1]:6390")
     }
 
-    @Test(arguments: ["http://localhost", "redis://", "redis://host:99999", "redis://host:", "redis://host/x", "rediss://host", "redis://host?db=1", "redis://[::1"])
+    @Test(arguments: ["http://localhost", "redis://", "redis://host:99999", "redis://host:", "redis://host/x", "rediss://", "redis://host?db=1", "redis://[::1"])
     func rejectsBadURLs(_ url: String) {
         #expect(throws: RedisError.self) { try RedisConfiguration(url: url) }
     }

@@ -118,8 +118,8 @@ public struct ProcessError: Error, CustomStringConvertible {
 }
 
 /// Runs a command to completion (bounded) and returns its exit status and output.
-public func runCommand(_ arguments: [String], timeout: Double = 60) throws -> (status: Int32, output: String) {
-    let (process, collector, pipe) = try ProxyProcess.spawn(binary: ProxyProcess.binaryPath, arguments: arguments, environment: [:])
+public func runCommand(_ arguments: [String], timeout: Double = 60, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let (process, collector, pipe) = try ProxyProcess.spawn(binary: ProxyProcess.binaryPath, arguments: arguments, environment: environment)
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
     if process.isRunning { process.terminate() }

@@ -13,10 +13,10 @@ public final class RedisServerProcess: Sendable {
     /// Starts a server; waits without blocking a thread of the concurrency pool. A free port
     /// can be taken by a parallel test between finding and binding it, so without a fixed
     /// port it retries on another.
-    public static func launch(port: Int? = nil) async throws -> RedisServerProcess {
+    public static func launch(port: Int? = nil, options: [String] = []) async throws -> RedisServerProcess {
         var lastError: (any Error)?
         for _ in 0..<5 {
-            let server = RedisServerProcess(port: try port ?? FreePort.find())
+            let server = RedisServerProcess(port: try port ?? FreePort.find(), options: options)
             do {
                 try await server.start()
                 return server
@@ -28,14 +28,18 @@ public final class RedisServerProcess: Sendable {
         throw lastError ?? ProcessError("redis-server did not start")
     }
 
-    private init(port: Int) {
+    /// Extra redis-server options, e.g. a TLS port and its certificate files.
+    public let options: [String]
+
+    private init(port: Int, options: [String]) {
         self.port = port
+        self.options = options
     }
 
     public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning"]
+        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning"] + options
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

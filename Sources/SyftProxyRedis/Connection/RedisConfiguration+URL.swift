@@ -1,13 +1,12 @@
 extension RedisConfiguration {
-    /// Parses `redis://[[user]:password@]host[:port][/db]`. Percent-escapes in the user and
-    /// password are decoded, so a password may contain `@` or `:` as `%40` and `%3A`.
-    /// `redis://secret@host` is read as a password, the way `requirepass` setups write it.
-    public init(url: String) throws {
-        let scheme = "redis://"
-        if url.hasPrefix("rediss://") {
-            throw RedisError.invalidURL("'\(Self.redacted(url))' asks for TLS (rediss://), which this client does not speak; use redis:// over a trusted network or a TLS-terminating sidecar")
-        }
-        guard url.hasPrefix(scheme) else { throw RedisError.invalidURL("'\(Self.redacted(url))' does not start with redis://") }
+    /// Parses `redis://[[user]:password@]host[:port][/db]`, and `rediss://` for TLS (with
+    /// `tls`, or the system's trust roots and hostname verification when nil). Percent-escapes
+    /// in the user and password are decoded, so a password may contain `@` or `:` as `%40` and
+    /// `%3A`. `redis://secret@host` is read as a password, the way `requirepass` setups write it.
+    public init(url: String, tls: RedisTLS? = nil) throws {
+        let secure = url.hasPrefix("rediss://")
+        let scheme = secure ? "rediss://" : "redis://"
+        guard url.hasPrefix(scheme) else { throw RedisError.invalidURL("'\(Self.redacted(url))' does not start with redis:// or rediss://") }
         var rest = Substring(url.dropFirst(scheme.count))
         guard !rest.contains("?"), !rest.contains("#") else {
             throw RedisError.invalidURL("'\(Self.redacted(url))' has a query or fragment, which is not supported")
@@ -38,6 +37,11 @@ extension RedisConfiguration {
         }
         let (host, port) = try Self.hostAndPort(rest, url: url)
         self.init(host: host, port: port, username: username, password: password, database: database)
+        if secure {
+            self.tls = tls ?? RedisTLS()
+        } else if tls != nil {
+            throw RedisError.invalidURL("'\(Self.redacted(url))' is plain redis:// but TLS settings are given; use rediss:// for TLS")
+        }
     }
 
     private static func hostAndPort(_ authority: Substring, url: String) throws -> (String, Int) {

@@ -14,6 +14,8 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var commandTimeout: Duration = .seconds(5)
     /// How long opening a TCP connection may take.
     public var connectTimeout: Duration = .seconds(2)
+    /// TLS for every connection (`rediss://`); nil speaks plain TCP.
+    public var tls: RedisTLS?
 
     public init(host: String, port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
         self.host = host
@@ -38,6 +40,6 @@ extension RedisConfiguration: CustomStringConvertible {
         case (let user?, nil): "\(user)@"
         case (nil, nil): ""
         }
-        return "redis://\(credentials)\(endpointDescription)/\(database)"
+        return "\(tls == nil ? "redis" : "rediss")://\(credentials)\(endpointDescription)/\(database)"
     }
 }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One TCP connection to Redis. Any number of tasks may send at once: commands are written
 /// without waiting for earlier replies (pipelining) and each caller gets its own reply.
@@ -28,6 +29,10 @@ public final class RedisConnection: Sendable {
     public static func connect(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger) async throws -> RedisConnection {
         let endpoint = configuration.endpointDescription
         let timeout = TimeAmount(configuration.commandTimeout)
+        // A context per connection: connections are few and long-lived, and a certificate file
+        // replaced on disk (rotation) is picked up at the next reconnect.
+        let tlsContext = try configuration.tls?.makeContext()
+        let serverName = configuration.tls?.expectedName(host: configuration.host)
         let connection: RedisConnection
         do {
             connection = try await ClientBootstrap(group: eventLoop)
@@ -36,6 +41,9 @@ public final class RedisConnection: Sendable {
                 .connectTimeout(TimeAmount(configuration.connectTimeout))
                 .connect(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tlsContext {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
+                        }
                         let handler = RedisChannelHandler(endpoint: endpoint, commandTimeout: timeout)
                         try channel.pipeline.syncOperations.addHandler(handler)
                         return RedisConnection(configuration: configuration, channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
@@ -43,6 +51,16 @@ public final class RedisConnection: Sendable {
                 }
         } catch {
             throw RedisError.unavailable("Redis at \(endpoint) is unreachable (\(error))")
+        }
+        if tlsContext != nil {
+            // The handshake runs after the TCP connect; one PING makes a refused certificate an
+            // error of the connect, with the reason, rather than of some later command.
+            do { _ = try await connection.send(RedisCommand("PING")) } catch RedisError.server {
+                // NOAUTH before AUTH: the handshake itself went through.
+            } catch {
+                await connection.close()
+                throw RedisError.unavailable("the TLS connection to Redis at \(endpoint) failed (\(error)); check that the server speaks TLS on this port, that PROXY_REDIS_TLS_CA_FILE holds the CA that signed its certificate, and that the certificate names '\(serverName ?? configuration.host)'")
+            }
         }
         do {
             if let password = configuration.password {

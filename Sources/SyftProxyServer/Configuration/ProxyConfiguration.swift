@@ -49,6 +49,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var syftBoxEmail: String?
     /// How often answer files are looked for without a file event.
     public var syftBoxPollInterval: Double = 0.5
+    /// TLS files and checks for a `rediss://` PROXY_REDIS_URL.
+    public var redisTLS = RedisTLSSettings()
     /// Seconds a connection may sit without a complete request head (idle keep-alive, or
     /// headers trickled in) before the server closes it.
     public var idleTimeout: Double = 75
@@ -128,6 +130,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         syftBoxPollInterval = try reader.seconds("PROXY_SYFTBOX_POLL_INTERVAL", range: Bounds.syftBoxPollInterval) ?? syftBoxPollInterval
         idleTimeout = try reader.seconds("PROXY_IDLE_TIMEOUT", range: Bounds.idleTimeout) ?? idleTimeout
         bodyTimeout = try reader.seconds("PROXY_BODY_TIMEOUT", range: Bounds.bodyTimeout) ?? bodyTimeout
+        redisTLS = try RedisTLSSettings(environment: environment)
         if let text = reader.string("PROXY_TRUSTED_PROXIES") { trustedProxies = try Self.parseNetworks(text, name: "PROXY_TRUSTED_PROXIES") }
         try validate()
     }
@@ -167,9 +170,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
             throw ConfigurationError("PROXY_MAX_BODY_BYTES defaults to 4 x PROXY_MAX_PARAMS_BYTES (\(maxBodyBytes)), more than \(Bounds.maxBodyBytes.upperBound); set PROXY_MAX_BODY_BYTES (--max-body-bytes)")
         }
         try validateSyftBox()
-        if let redisURL, !redisURL.hasPrefix("redis://") {
-            throw ConfigurationError("PROXY_REDIS_URL must look like redis://host:6379/0, got '\(redisURL)'")
+        if let redisURL, !redisURL.hasPrefix("redis://"), !redisURL.hasPrefix("rediss://") {
+            throw ConfigurationError("PROXY_REDIS_URL must look like redis://host:6379/0 (rediss:// for TLS), got '\(redisURL)'")
         }
+        try redisTLS.validate(redisURL: redisURL)
     }
 
     static func check(_ value: Int, _ range: ClosedRange<Int>, _ name: String, _ flag: String) throws(ConfigurationError) {
