@@ -30,7 +30,7 @@ enum RedisBackend {
     static func make(url: String, configuration: ProxyConfiguration, logger: Logger) throws -> StoreFactory.Backend {
         let redis: RedisConfiguration
         let settings = configuration.redisTLS
-        let tls = url.hasPrefix("rediss://")
+        let tls = url.hasPrefix("rediss")
             ? RedisTLS(caFile: settings.caFile, certificateFile: settings.certificateFile, keyFile: settings.keyFile,
                        serverName: settings.serverName, verifyHostname: settings.verifyHostname)
             : nil

@@ -124,6 +124,11 @@ final class RedisChannelHandler: ChannelInboundHandler {
         if let waiter = waiters.popFirst() {
             if case .error(let message) = reply {
                 waiter.promise.fail(RedisError.server(message))
+                // A master demoted by a failover refuses writes from then on: drop the
+                // connection, so the next one goes to the current master.
+                if message.hasPrefix("READONLY") {
+                    throw RedisError.connectionClosed("Redis at \(endpoint) became a replica (READONLY); reconnecting to the current master")
+                }
             } else {
                 waiter.promise.succeed(reply)
             }

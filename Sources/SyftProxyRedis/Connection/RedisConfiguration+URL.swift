@@ -3,10 +3,17 @@ extension RedisConfiguration {
     /// `tls`, or the system's trust roots and hostname verification when nil). Percent-escapes
     /// in the user and password are decoded, so a password may contain `@` or `:` as `%40` and
     /// `%3A`. `redis://secret@host` is read as a password, the way `requirepass` setups write it.
+    ///
+    /// `redis+sentinel://[[user]:password@]host1:26379,host2:26379/<master-name>[/db]` (and
+    /// `rediss+sentinel://`) names sentinels instead; the credentials and TLS are the master's
+    /// (sentinels are asked without a password).
     public init(url: String, tls: RedisTLS? = nil) throws {
-        let secure = url.hasPrefix("rediss://")
-        let scheme = secure ? "rediss://" : "redis://"
-        guard url.hasPrefix(scheme) else { throw RedisError.invalidURL("'\(Self.redacted(url))' does not start with redis:// or rediss://") }
+        let schemes = ["redis://", "rediss://", "redis+sentinel://", "rediss+sentinel://"]
+        guard let scheme = schemes.first(where: { url.hasPrefix($0) }) else {
+            throw RedisError.invalidURL("'\(Self.redacted(url))' does not start with redis://, rediss://, redis+sentinel:// or rediss+sentinel://")
+        }
+        let secure = scheme.hasPrefix("rediss")
+        let viaSentinels = scheme.contains("+sentinel")
         var rest = Substring(url.dropFirst(scheme.count))
         guard !rest.contains("?"), !rest.contains("#") else {
             throw RedisError.invalidURL("'\(Self.redacted(url))' has a query or fragment, which is not supported")
@@ -25,6 +32,13 @@ extension RedisConfiguration {
             }
         }
         var database = 0
+        if viaSentinels {
+            try self.init(sentinelAuthorityAndPath: rest, url: url, username: username, password: password)
+            if secure { self.tls = tls ?? RedisTLS() } else if tls != nil {
+                throw RedisError.invalidURL("'\(Self.redacted(url))' is plain redis+sentinel:// but TLS settings are given; use rediss+sentinel:// for TLS")
+            }
+            return
+        }
         if let slash = rest.firstIndex(of: "/") {
             let path = rest[rest.index(after: slash)...]
             rest = rest[..<slash]
@@ -44,7 +58,34 @@ extension RedisConfiguration {
         }
     }
 
-    private static func hostAndPort(_ authority: Substring, url: String) throws -> (String, Int) {
+    /// `host1:26379,host2:26379/<master-name>[/db]`.
+    private init(sentinelAuthorityAndPath rest: Substring, url: String, username: String?, password: String?) throws {
+        guard let slash = rest.firstIndex(of: "/") else {
+            throw RedisError.invalidURL("'\(Self.redacted(url))' names no master: add /<master-name> after the sentinels")
+        }
+        let path = rest[rest.index(after: slash)...].split(separator: "/", omittingEmptySubsequences: false)
+        guard let name = path.first, !name.isEmpty, path.count <= 2 else {
+            throw RedisError.invalidURL("'\(Self.redacted(url))' must end in /<master-name> or /<master-name>/<db>")
+        }
+        var database = 0
+        if path.count == 2 {
+            guard let number = Int(path[1]), number >= 0 else {
+                throw RedisError.invalidURL("database '\(path[1])' in '\(Self.redacted(url))' is not a number 0 or more")
+            }
+            database = number
+        }
+        var sentinels: [RedisSentinel.Endpoint] = []
+        for authority in rest[..<slash].split(separator: ",", omittingEmptySubsequences: false) {
+            guard !authority.isEmpty else { throw RedisError.invalidURL("'\(Self.redacted(url))' has an empty entry in its sentinel list") }
+            let (host, port) = try Self.hostAndPort(authority, url: url, defaultPort: 26379)
+            sentinels.append(RedisSentinel.Endpoint(host: host, port: port))
+        }
+        guard let first = sentinels.first else { throw RedisError.invalidURL("'\(Self.redacted(url))' names no sentinel") }
+        self.init(host: first.host, port: first.port, username: username, password: password, database: database)
+        self.sentinel = RedisSentinel(sentinels: sentinels, masterName: String(name))
+    }
+
+    private static func hostAndPort(_ authority: Substring, url: String, defaultPort: Int = 6379) throws -> (String, Int) {
         var host = authority
         var portText: Substring?
         if authority.hasPrefix("[") {
@@ -62,7 +103,7 @@ extension RedisConfiguration {
             portText = authority[authority.index(after: colon)...]
         }
         guard !host.isEmpty else { throw RedisError.invalidURL("'\(redacted(url))' names no host") }
-        guard let portText else { return (String(host), 6379) }
+        guard let portText else { return (String(host), defaultPort) }
         guard let port = Int(portText), (1...65535).contains(port) else {
             throw RedisError.invalidURL("port '\(portText)' in '\(redacted(url))' is not a number from 1 to 65535")
         }

@@ -16,6 +16,9 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var connectTimeout: Duration = .seconds(2)
     /// TLS for every connection (`rediss://`); nil speaks plain TCP.
     public var tls: RedisTLS?
+    /// Set when the URL names sentinels (`redis+sentinel://`): `host` and `port` are then the
+    /// first sentinel's, and each connect asks the sentinels for the master.
+    public var sentinel: RedisSentinel?
 
     public init(host: String, port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
         self.host = host
@@ -27,7 +30,10 @@ public struct RedisConfiguration: Sendable, Equatable {
 
     /// `host:port`, for messages.
     public var endpointDescription: String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        if let sentinel {
+            return "master '\(sentinel.masterName)' of the sentinels \(sentinel.sentinels.map(\.description).joined(separator: ","))"
+        }
+        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }
 
@@ -40,6 +46,10 @@ extension RedisConfiguration: CustomStringConvertible {
         case (let user?, nil): "\(user)@"
         case (nil, nil): ""
         }
-        return "\(tls == nil ? "redis" : "rediss")://\(credentials)\(endpointDescription)/\(database)"
+        let scheme = (tls == nil ? "redis" : "rediss") + (sentinel == nil ? "" : "+sentinel")
+        if let sentinel {
+            return "\(scheme)://\(credentials)\(sentinel.sentinels.map(\.description).joined(separator: ","))/\(sentinel.masterName)/\(database)"
+        }
+        return "\(scheme)://\(credentials)\(endpointDescription)/\(database)"
     }
 }

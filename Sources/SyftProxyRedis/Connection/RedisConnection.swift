@@ -27,6 +27,12 @@ public final class RedisConnection: Sendable {
     /// Connects, then logs in (`AUTH`) and selects the database (`SELECT`) when the
     /// configuration asks for it. Fails with `RedisError.unavailable` when Redis cannot be reached.
     public static func connect(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger) async throws -> RedisConnection {
+        if let sentinel = configuration.sentinel {
+            let master = try await sentinel.resolveMaster(configuration, eventLoop: eventLoop, logger: logger)
+            let connection = try await connect(configuration: master, eventLoop: eventLoop, logger: logger)
+            try await RedisSentinel.requireMaster(connection, name: sentinel.masterName)
+            return connection
+        }
         let endpoint = configuration.endpointDescription
         let timeout = TimeAmount(configuration.commandTimeout)
         // A context per connection: connections are few and long-lived, and a certificate file

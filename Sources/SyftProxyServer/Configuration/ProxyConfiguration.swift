@@ -170,8 +170,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
             throw ConfigurationError("PROXY_MAX_BODY_BYTES defaults to 4 x PROXY_MAX_PARAMS_BYTES (\(maxBodyBytes)), more than \(Bounds.maxBodyBytes.upperBound); set PROXY_MAX_BODY_BYTES (--max-body-bytes)")
         }
         try validateSyftBox()
-        if let redisURL, !redisURL.hasPrefix("redis://"), !redisURL.hasPrefix("rediss://") {
-            throw ConfigurationError("PROXY_REDIS_URL must look like redis://host:6379/0 (rediss:// for TLS), got '\(redisURL)'")
+        if let redisURL, !["redis://", "rediss://", "redis+sentinel://", "rediss+sentinel://"].contains(where: { redisURL.hasPrefix($0) }) {
+            throw ConfigurationError("PROXY_REDIS_URL must look like redis://host:6379/0, rediss:// for TLS, or redis+sentinel://host1:26379,host2:26379/<master-name> for Sentinel; got '\(redisURL)'")
         }
         try redisTLS.validate(redisURL: redisURL)
     }

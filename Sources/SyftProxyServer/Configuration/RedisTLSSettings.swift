@@ -44,7 +44,7 @@ public struct RedisTLSSettings: Sendable, Equatable {
 
     func validate(redisURL: String?) throws(ConfigurationError) {
         guard isConfigured else { return }
-        guard let redisURL, redisURL.hasPrefix("rediss://") else {
+        guard let redisURL, redisURL.hasPrefix("rediss://") || redisURL.hasPrefix("rediss+sentinel://") else {
             throw ConfigurationError("PROXY_REDIS_TLS_* settings are given but PROXY_REDIS_URL is not a rediss:// URL; use rediss://host:port for TLS")
         }
         if (certificateFile == nil) != (keyFile == nil) {

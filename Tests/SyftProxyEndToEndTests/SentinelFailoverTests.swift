@@ -1,0 +1,55 @@
+import Foundation
+import SyftProxyCore
+import SyftProxyTestSupport
+import Testing
+
+/// A replica on Redis behind Sentinel (a master, a replica, three sentinels): it finds the
+/// master through the sentinels, and after `kill -9` of the master and the promotion of the
+/// replica, calls work again on the new master without a restart.
+@Suite(.serialized) struct SentinelFailoverTests {
+    static let name = "syftmaster"
+
+    /// Sends one request and answers it through the inbox: true when the round trip completed.
+    static func roundTrip(_ http: HTTP) async -> Bool {
+        guard let sent = try? await http.post("/rpc/send", ["app_name": "calculator", "func_name": "add", "destination": "bob@example.com", "params": ["a": 1, "b": 2]], timeout: 5),
+            sent.status == 200, let id = sent.json?["id"]?.stringValue
+        else { return false }
+        for _ in 0..<10 {
+            guard let inbox = try? await http.get("/rpc/inbox/calculator?destination=bob@example.com&max=100&wait=0.5", timeout: 5) else { continue }
+            for item in inbox.json?["requests"]?.arrayValue ?? [] {
+                guard let leased = item["id"]?.stringValue else { continue }
+                _ = try? await http.post("/rpc/reply/\(leased)", ["result": 3], timeout: 5)
+            }
+            if let status = try? await http.get("/rpc/status/\(id)", timeout: 5), status.json?["status"] == "completed" { return true }
+        }
+        return false
+    }
+
+    @Test func callsResumeAfterTheMasterIsKilled() async throws {
+        let master = try await RedisServerProcess.launch()
+        defer { master.stop() }
+        let replica = try await RedisServerProcess.launch(options: ["--replicaof", "127.0.0.1", String(master.port)])
+        defer { replica.stop() }
+        #expect(await eventually(within: 15) { ((try? replica.redisCLI(["INFO", "replication"])) ?? "").contains("master_link_status:up") })
+        var sentinels: [SentinelProcess] = []
+        defer { for sentinel in sentinels { sentinel.stop() } }
+        for _ in 0..<3 { sentinels.append(try await SentinelProcess.launch(masterPort: master.port, name: Self.name, quorum: 2)) }
+        #expect(await eventually(within: 20) { sentinels.allSatisfy { $0.canFailOver(Self.name) } }, "the sentinels never found each other")
+
+        let url = "redis+sentinel://" + sentinels.map { "127.0.0.1:\($0.port)" }.joined(separator: ",") + "/\(Self.name)/0"
+        let proxy = try await ProxyProcess.launch(environment: ["PROXY_REDIS_URL": url])
+        defer { proxy.stop() }
+        let http = HTTP(baseURL: proxy.baseURL)
+        #expect(await eventually(within: 10) { (try? await http.get("/ready"))?.status == 200 })
+        #expect(await Self.roundTrip(http), "no round trip through the first master:\n\(proxy.log)")
+
+        master.stop()
+        let promoted = await eventually(within: 30) { sentinels[0].master(named: Self.name)?.1 == replica.port }
+        #expect(promoted, "the sentinels did not promote the replica")
+        let promotedAt = Date()
+        let resumed = await eventually(within: 20) { await Self.roundTrip(http) }
+        #expect(resumed, "calls did not resume on the promoted replica:\n\(proxy.log)")
+        #expect(Date().timeIntervalSince(promotedAt) < 20)
+        #expect(try replica.redisCLI(["ROLE"]).hasPrefix("master"))
+    }
+}
