@@ -43,12 +43,14 @@ import Testing
         #expect(await eventually(within: 10) { (try? await http.get("/ready"))?.status == 200 })
         #expect(await Self.roundTrip(http), "no round trip through the first master:\n\(proxy.log)")
 
+        let killedAt = Date()
         master.stop()
         let promoted = await eventually(within: 30) { sentinels[0].master(named: Self.name)?.1 == replica.port }
         #expect(promoted, "the sentinels did not promote the replica")
         let promotedAt = Date()
         let resumed = await eventually(within: 20) { await Self.roundTrip(http) }
         #expect(resumed, "calls did not resume on the promoted replica:\n\(proxy.log)")
+        print("sentinel failover: promoted \(String(format: "%.1f", promotedAt.timeIntervalSince(killedAt))) s after the kill, round trips again \(String(format: "%.1f", Date().timeIntervalSince(killedAt))) s after it")
         #expect(Date().timeIntervalSince(promotedAt) < 20)
         #expect(try replica.redisCLI(["ROLE"]).hasPrefix("master"))
     }
