@@ -1,5 +1,4 @@
 import Logging
-import Synchronization
 import SyftProxyCore
 import SyftProxyRedis
 
@@ -35,7 +34,7 @@ public final class RedisStore: RPCStore {
                 guard let event = WakeupEvent(parsing: payload) else { return }
                 wakeups.route(event)
             },
-            onSubscribed: { wakeups.wakeEveryone() })
+            onSubscribed: { wakeups.subscribed() })
     }
 
     /// The connections this store works through, as one service: the command pool and the
@@ -43,8 +42,9 @@ public final class RedisStore: RPCStore {
     /// closes them, so stop it after everything that uses the store.
     public var service: RedisStoreService { RedisStoreService(store: self) }
 
-    /// True once the subscriber is connected: wake-ups published from now on reach this replica.
-    public var isSubscribed: Bool { subscriber.isConnected }
+    /// True once Redis confirmed the subscription and the connection is still up: wake-ups
+    /// published from now on reach this replica.
+    public var isSubscribed: Bool { wakeups.hasSubscribed && subscriber.isConnected }
 
     /// Callers parked on this replica (blocking sends, inbox long-polls, push workers).
     public var waiterCount: Int { finals.waiterCount + queueWaiters.waiterCount }

@@ -34,6 +34,7 @@ final class StoreWakeups: Sendable {
     /// published wake-up is ignored: the answering call wakes local senders itself, final record
     /// in hand.
     private let answering = Mutex<[String: Int]>([:])
+    private let confirmed = Atomic<Bool>(false)
 
     init(pushQueue: String) { self.pushQueue = pushQueue }
 
@@ -49,8 +50,13 @@ final class StoreWakeups: Sendable {
         }
     }
 
-    /// After the subscription was down, messages may have been missed: everyone re-checks.
-    func wakeEveryone() {
+    /// True once a subscription was confirmed.
+    var hasSubscribed: Bool { confirmed.load(ordering: .relaxed) }
+
+    /// After every (re)subscription: messages may have been missed while the subscription was
+    /// down, so everyone re-checks.
+    func subscribed() {
+        confirmed.store(true, ordering: .relaxed)
         finals.signalAll()
         queueWaiters.signalAll()
     }
