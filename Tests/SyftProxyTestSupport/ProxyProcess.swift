@@ -32,8 +32,11 @@ public final class ProxyProcess: Sendable {
             if let port = listeningPort(in: process.output) { return ProxyProcess(process: process, port: port) }
             try await Task.sleep(for: .milliseconds(20))
         }
+        let exited = !process.isRunning
         process.kill9()
-        throw TestFailure("\(binary) did not start within 30 s; output:\n\(process.output)")
+        // The reader may not have the last words of a process that just exited yet.
+        process.waitForOutputEnd(within: 2)
+        throw TestFailure("\(binary) \(exited ? "exited with status \(process.terminationStatus)" : "did not start within 30 s"); output:\n\(process.output)")
     }
 
     private init(process: ChildProcess, port: Int) {

@@ -83,6 +83,7 @@ public final class RedisServerProcess: Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         stop()
+        server.waitForOutputEnd(within: 2)
         throw TestFailure("redis-server did not answer on 127.0.0.1:\(port) within 10 s:\n\(server.output)")
     }
 
