@@ -68,6 +68,7 @@ let package = Package(
                 "SyftProxyCore",
                 "SyftProxyRedis",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

@@ -23,7 +23,7 @@ enum StoreFactory {
 }
 
 /// The shared store: a fixed pool of pipelined connections and one subscriber connection
-/// per replica, whatever the number of waiting callers.
+/// per replica, whatever the number of waiting callers; the store's service runs them.
 enum RedisBackend {
     static let connectionCount = 4
 
@@ -38,26 +38,7 @@ enum RedisBackend {
         // Certificates that cannot be read stop the replica now, not at each connect.
         do { _ = try tls?.makeContext() } catch { throw ConfigurationError("\(error)") }
         let pool = RedisConnectionPool(configuration: redis, connectionCount: connectionCount, logger: logger)
-        let store = RedisStore(pool: pool, settings: configuration.storeSettings)
-        let subscriber = RedisSubscriber(
-            configuration: redis, channels: [store.eventsChannel], logger: logger,
-            onMessage: { _, payload in store.handleEvent(String(decoding: payload, as: UTF8.self)) },
-            onSubscribed: { store.wakeEveryone() })
-        return StoreFactory.Backend(store: store, services: [
-            BackgroundService(name: "redis-pool") { await pool.run() },
-            BackgroundService(name: "redis-subscriber") { await subscriber.run() },
-        ])
-    }
-}
-
-/// Runs a long-lived loop as a service; graceful shutdown cancels it.
-struct BackgroundService: Service, CustomStringConvertible {
-    let name: String
-    let body: @Sendable () async -> Void
-
-    var description: String { name }
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown { await body() }
+        let store = RedisStore(pool: pool, settings: configuration.storeSettings, logger: logger)
+        return StoreFactory.Backend(store: store, services: [store.service])
     }
 }

@@ -1,60 +1,53 @@
 import Logging
-import Synchronization
 import SyftProxyCore
 import SyftProxyRedis
 
 /// The shared store: all request state in Redis, every transition one Lua script, wake-ups
 /// over one pub/sub channel. A replica holds a fixed pool of command connections plus one
 /// subscriber connection, however many callers wait on it: waiters park on in-process
-/// tickets, never on a Redis connection.
+/// tickets, never on a Redis connection. `service` runs both; nothing works before it runs.
 public final class RedisStore: RPCStore {
     public let backendName = "redis"
     public let settings: StoreSettings
     let pool: RedisConnectionPool
     let keys: RedisKeys
+    let subscriber: RedisSubscriber
     private let scripts: LoadedScripts
-    private let finals = WakeupRegistry<String>()
-    /// Waiters for work on a list, keyed by the list's key: pull queues and the push queue.
-    private let queueWaiters = WakeupRegistry<String>()
-    /// Ids this replica is recording an answer for, with how many answers are in flight. Their
-    /// published wake-up is ignored: `answer` wakes local senders itself, final record in hand.
-    private let answering = Mutex<[String: Int]>([:])
+    private let wakeups: StoreWakeups
+    private var finals: WakeupRegistry<String> { wakeups.finals }
+    private var queueWaiters: WakeupRegistry<String> { wakeups.queueWaiters }
     /// A wake-up lost while the subscriber reconnects costs at most this much latency.
     static let recheckInterval = 2.0
     static let sweepBatch = 500
 
-    public init(pool: RedisConnectionPool, settings: StoreSettings, namespace: String = "{syft}") {
+    public init(pool: RedisConnectionPool, settings: StoreSettings, namespace: String = "{syft}", logger: Logger = Logger(label: "syft-proxy.redis-store")) {
         self.pool = pool
         self.settings = settings
-        self.keys = RedisKeys(namespace: namespace)
+        let keys = RedisKeys(namespace: namespace)
+        self.keys = keys
         self.scripts = LoadedScripts()
+        let wakeups = StoreWakeups(pushQueue: keys.pushQueue)
+        self.wakeups = wakeups
+        self.subscriber = RedisSubscriber(
+            configuration: pool.configuration, channels: [keys.events], logger: logger,
+            onMessage: { _, payload in
+                guard let event = WakeupEvent(parsing: payload) else { return }
+                wakeups.route(event)
+            },
+            onSubscribed: { wakeups.subscribed() })
     }
+
+    /// The connections this store works through, as one service: the command pool and the
+    /// subscriber (with its keep-alive PING). Start it before serving; on graceful shutdown it
+    /// closes them, so stop it after everything that uses the store.
+    public var service: RedisStoreService { RedisStoreService(store: self) }
+
+    /// True once Redis confirmed the subscription and the connection is still up: wake-ups
+    /// published from now on reach this replica.
+    public var isSubscribed: Bool { wakeups.hasSubscribed && subscriber.isConnected }
 
     /// Callers parked on this replica (blocking sends, inbox long-polls, push workers).
     public var waiterCount: Int { finals.waiterCount + queueWaiters.waiterCount }
-
-    // MARK: Wake-ups
-
-    /// Routes one message of the events channel to the tasks waiting for it.
-    public func handleEvent(_ payload: String) {
-        if payload.hasPrefix("d:") {
-            let id = String(payload.dropFirst(2))
-            if answering.withLock({ $0[id] != nil }) { return }
-            finals.signal(id)
-        } else if payload.hasPrefix("q:") {
-            queueWaiters.signalOne(String(payload.dropFirst(2)))
-        } else if payload == "p" {
-            queueWaiters.signal(keys.pushQueue)
-        }
-    }
-
-    /// After the subscription was down, messages may have been missed: everyone re-checks.
-    public func wakeEveryone() {
-        finals.signalAll()
-        queueWaiters.signalAll()
-    }
-
-    public var eventsChannel: String { keys.events }
 
     // MARK: RPCStore
 
@@ -88,7 +81,7 @@ public final class RedisStore: RPCStore {
             args.append(request.endpoint ?? "")
             args.append(request.traceparent ?? "")
         }
-        let reply = try await run(scripts.create, args)
+        let reply = try await evaluate(scripts.create, args)
         guard let parts = reply.array, let tag = parts.first?.string else { throw StoreError.corrupt("create answered \(reply)") }
         if tag == "dup", parts.count > 1, let record = try RecordCoding.record(from: parts[1]) {
             return [.duplicate(record)]
@@ -107,16 +100,16 @@ public final class RedisStore: RPCStore {
     }
 
     public func record(id: String) async throws -> RPCRecord? {
-        try RecordCoding.record(from: try await run(scripts.read, [id]))
+        try RecordCoding.record(from: try await evaluate(scripts.read, [id]))
     }
 
     public func leaseInbox(appName: String, destination: String, max: Int) async throws -> [RPCRecord] {
-        let reply = try await run(scripts.leaseInbox, [appName, destination, String(max), String(settings.leaseSeconds), Self.consumerWindowText])
+        let reply = try await evaluate(scripts.leaseInbox, [appName, destination, String(max), String(settings.leaseSeconds), Self.consumerWindowText])
         return try (reply.array ?? []).compactMap { try RecordCoding.record(from: $0) }
     }
 
     public func leasePush(max: Int) async throws -> [PushDelivery] {
-        let reply = try await run(scripts.leasePush, [String(max), String(settings.leaseSeconds), String(max + QueueMaintenance.idsPerPushLease)])
+        let reply = try await evaluate(scripts.leasePush, [String(max), String(settings.leaseSeconds), String(max + QueueMaintenance.idsPerPushLease)])
         return try (reply.array ?? []).compactMap { pair in
             guard let parts = pair.array, parts.count == 2, let url = parts[0].string,
                 let record = try RecordCoding.record(from: parts[1])
@@ -126,7 +119,7 @@ public final class RedisStore: RPCStore {
     }
 
     public func renewLease(id: String, token: String) async throws -> LeaseRenewal {
-        switch try await run(scripts.renew, [id, String(settings.leaseSeconds), token]).int {
+        switch try await evaluate(scripts.renew, [id, String(settings.leaseSeconds), token]).int {
         case 1: .renewed
         case 0: .lost
         default: .ended
@@ -134,11 +127,11 @@ public final class RedisStore: RPCStore {
     }
 
     public func releaseLease(id: String, token: String) async throws {
-        _ = try await run(scripts.release, [id, token])
+        _ = try await evaluate(scripts.release, [id, token])
     }
 
     public func deferDelivery(id: String, token: String, by seconds: Double) async throws -> Bool {
-        try await run(scripts.deferDelivery, [id, JSONValue.format(seconds), token]).int == 1
+        try await evaluate(scripts.deferDelivery, [id, JSONValue.format(seconds), token]).int == 1
     }
 
     public func answer(id: String, with answer: RPCAnswer, leaseToken: String?) async throws -> AnswerOutcome {
@@ -150,15 +143,10 @@ public final class RedisStore: RPCStore {
         // A sender blocked on this replica is woken from here, with the final record, instead of
         // by the published wake-up followed by a read; senders on other replicas get the latter.
         var final: RPCRecord?
-        answering.withLock { $0[id, default: 0] += 1 }
-        defer {
-            // Whatever happened (even a lost reply), local senders wake; without a record they read.
-            finals.signal(id, payload: final)
-            answering.withLock { counts in
-                if let count = counts[id], count > 1 { counts[id] = count - 1 } else { counts[id] = nil }
-            }
-        }
-        let reply = try await run(scripts.answer, args)
+        wakeups.beginAnswering(id)
+        // Whatever happened (even a lost reply), local senders wake; without a record they read.
+        defer { wakeups.endAnswering(id, final: final) }
+        let reply = try await evaluate(scripts.answer, args)
         guard let parts = reply.array, let tag = parts.first?.string else { throw StoreError.corrupt("answer answered \(reply)") }
         if tag == "missing" { return .notFound }
         guard parts.count > 1, let record = try RecordCoding.record(from: parts[1]) else { return .notFound }
@@ -179,12 +167,12 @@ public final class RedisStore: RPCStore {
     }
 
     public func sweep() async throws -> SweepReport {
-        let reply = try await run(scripts.sweep, [String(settings.maximumAttempts), JSONValue.format(settings.leaseSeconds), String(Self.sweepBatch)])
+        let reply = try await evaluate(scripts.sweep, [String(settings.maximumAttempts), JSONValue.format(settings.leaseSeconds), String(Self.sweepBatch)])
         let counts = (reply.array ?? []).map { Int($0.int ?? 0) }
         guard counts.count == 3 else { throw StoreError.corrupt("sweep answered \(reply)") }
         var report = SweepReport(timedOut: counts[0], redelivered: counts[1], exhausted: counts[2])
         // After the sweep, so requests it just failed are trimmed in the same tick.
-        let trim = try await run(scripts.trimQueues, Self.trimArguments)
+        let trim = try await evaluate(scripts.trimQueues, Self.trimArguments)
         let trimCounts = (trim.array ?? []).map { Int($0.int ?? 0) }
         guard trimCounts.count == 3 else { throw StoreError.corrupt("queue trim answered \(trim)") }
         report.trimmedIDs = trimCounts[0]
@@ -250,7 +238,7 @@ public final class RedisStore: RPCStore {
     }
 
     public func publishSchema(appName: String, schema: JSONValue, owner: String?) async throws -> SchemaPublishOutcome {
-        let reply = try await run(scripts.publishSchema, [appName, schema.compactString, owner ?? ""])
+        let reply = try await evaluate(scripts.publishSchema, [appName, schema.compactString, owner ?? ""])
         guard let parts = reply.array, let tag = parts.first?.string else { throw StoreError.corrupt("schema answered \(reply)") }
         if tag == "owned", parts.count > 1, let owner = parts[1].string { return .ownedByAnother(owner: owner) }
         return .stored
@@ -263,15 +251,15 @@ public final class RedisStore: RPCStore {
     }
 
     public func registerPushEndpoint(appName: String, destination: String, url: String) async throws {
-        _ = try await run(scripts.registerEndpoint, [appName, destination, url, ""])
+        _ = try await evaluate(scripts.registerEndpoint, [appName, destination, url, ""])
     }
 
     public func registerPushEndpointIfAbsent(appName: String, destination: String, url: String) async throws -> Bool {
-        try await run(scripts.registerEndpoint, [appName, destination, url, "nx"]).int != -1
+        try await evaluate(scripts.registerEndpoint, [appName, destination, url, "nx"]).int != -1
     }
 
     public func removePushEndpoint(appName: String, destination: String) async throws -> Bool {
-        try await run(scripts.removeEndpoint, [appName, destination]).int == 1
+        try await evaluate(scripts.removeEndpoint, [appName, destination]).int == 1
     }
 
     public func pushEndpoint(appName: String, destination: String) async throws -> String? {
@@ -285,13 +273,13 @@ public final class RedisStore: RPCStore {
     static let consumerWindowText = String(Int(pullConsumerWindow))
 
     public func stats() async throws -> StoreStats {
-        let counts = (try await run(scripts.stats, [String(QueueMaintenance.queuesPerStep)]).array ?? []).map { Int($0.int ?? 0) }
+        let counts = (try await evaluate(scripts.stats, [String(QueueMaintenance.queuesPerStep)]).array ?? []).map { Int($0.int ?? 0) }
         guard counts.count == 3 else { throw StoreError.corrupt("stats answered unexpectedly") }
         return StoreStats(queuedForPull: counts[0], queuedForPush: counts[1], leased: counts[2])
     }
 
     public func consumeRateLimit(key: String, cost: Int, limit: Int, window: Double) async throws -> RateLimitDecision {
-        let reply = try await run(scripts.rateLimit, [key, String(cost), String(limit), String(window)])
+        let reply = try await evaluate(scripts.rateLimit, [key, String(cost), String(limit), String(window)])
         guard let parts = reply.array, parts.count == 3, let allowed = parts[0].int, let remaining = parts[1].int,
             let reset = parts[2].string.flatMap(Double.init)
         else { throw StoreError.corrupt("rate limit answered \(reply)") }
@@ -300,7 +288,7 @@ public final class RedisStore: RPCStore {
 
     // MARK: Redis access
 
-    private func run(_ script: RedisScript, _ args: [String]) async throws -> RESPValue {
+    private func evaluate(_ script: RedisScript, _ args: [String]) async throws -> RESPValue {
         do {
             return try await pool.eval(script, keys: [keys.namespace], args: args)
         } catch let error as RedisError {

@@ -4,6 +4,7 @@
 enum Scripts {
     static let prelude = #"""
     local ns = KEYS[1]
+    \#(WakeupEvent.luaPublishers)
     local function now()
       local t = redis.call('TIME')
       return tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -22,11 +23,7 @@ enum Scripts {
         redis.call('SADD', ns .. ':queues', target)
       end
       if front then redis.call('LPUSH', target, id) else redis.call('RPUSH', target, id) end
-      if target == ns .. ':push' then
-        redis.call('PUBLISH', ns .. ':events', 'p')
-      else
-        redis.call('PUBLISH', ns .. ':events', 'q:' .. target)
-      end
+      if target == ns .. ':push' then publishPushQueued() else publishQueued(target) end
     end
     -- A record as HGETALL gives it, with the params of a broadcast read from their shared key.
     local function recordReply(id)
@@ -60,7 +57,7 @@ enum Scripts {
       redis.call('ZREM', ns .. ':leases', id)
       redis.call('ZREM', ns .. ':deadlines', id)
       keepForTTL(k)
-      redis.call('PUBLISH', ns .. ':events', 'd:' .. id)
+      publishFinal(id)
     end
     -- Fails an unanswered request whose deadline has passed; true when it did.
     local function expireIfOverdue(id, t)
@@ -302,7 +299,7 @@ enum Scripts {
       moved = moved + 1
     end
     redis.call('SREM', ns .. ':queues', q)
-    if moved > 0 then redis.call('PUBLISH', ns .. ':events', 'p') end
+    if moved > 0 then publishPushQueued() end
     return moved
     """#)
 

@@ -10,17 +10,24 @@ import SyftProxyCore
 /// Assembles the HTTP API and the replica's background services around a store.
 public enum ProxyServer {
     /// The whole route table. Router-level middleware runs for every request, matched or not
-    /// (outermost first): compression preference, client address, error answers and the access
-    /// log, then the refusal of non-canonical paths. Everything under /rpc is registered on
-    /// one route group whose middleware, API keys then the in-flight cap, runs after the
-    /// router matched the route, so a route added to the group later is guarded by default
-    /// and no spelling of a path can reach it around the check. Only the operations routes
-    /// (/, /health, /ready, /metrics, /openapi.json) are registered outside the group.
+    /// (outermost first): the edge (client address, error answers, 405, replica header,
+    /// metrics, access log), then compression, then the refusal of non-canonical paths.
+    /// Everything under /rpc is registered on one route group whose middleware, API keys then
+    /// the in-flight cap, runs after the router matched the route, so a route added to the
+    /// group later is guarded by default and no spelling of a path can reach it around the
+    /// check. Only the operations routes (/, /health, /ready, /metrics, /openapi.json) are
+    /// registered outside the group.
     public static func makeRouter(environment: ProxyEnvironment) -> Router<ProxyRequestContext> {
+        makeRoutes(environment: environment).router
+    }
+
+    /// The router with the methods each of its paths takes, which HEAD and 405 are answered from.
+    static func makeRoutes(environment: ProxyEnvironment) -> (router: Router<ProxyRequestContext>, methods: RouteMethods) {
+        // An inbox read leases what it returns: a HEAD there would lease a batch nobody receives.
+        let methods = RouteMethods(withoutHead: [RouterPath("/rpc/" + DeliveryRoutes.inboxPath)])
         let router = Router(context: ProxyRequestContext.self)
+        router.add(middleware: EdgeMiddleware(environment: environment, routes: methods))
         router.add(middleware: CompressionMiddleware())
-        router.add(middleware: ClientAddressMiddleware(trusted: environment.configuration.trustedProxies))
-        router.add(middleware: ErrorMiddleware(environment: environment))
         router.add(middleware: PathGuardMiddleware())
         OperationsRoutes(environment: environment).register(on: router)
 
@@ -31,7 +38,14 @@ public enum ProxyServer {
         StatusRoutes(environment: environment).register(on: rpc)
         DeliveryRoutes(environment: environment).register(on: rpc)
         AppRoutes(environment: environment).register(on: rpc)
-        return router
+        methods.install(router.routes)
+        return (router, methods)
+    }
+
+    /// The router's responder with HEAD answered wherever GET is (see HeadResponder).
+    static func makeResponder(environment: ProxyEnvironment) -> some HTTPResponder<ProxyRequestContext> {
+        let (router, methods) = makeRoutes(environment: environment)
+        return HeadResponder(base: router.buildResponder(), routes: methods)
     }
 
     /// Header limits of the HTTP/1 decoder: a request over them is answered 400 and its
@@ -57,10 +71,10 @@ public enum ProxyServer {
         environment: ProxyEnvironment, httpClient: HTTPClient, eventLoopGroup: any EventLoopGroup,
         logger: Logger, storeServices: [any Service] = [],
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-    ) -> Application<RouterResponder<ProxyRequestContext>> {
+    ) -> some ApplicationProtocol {
         let configuration = environment.configuration
         var app = Application(
-            router: makeRouter(environment: environment),
+            responder: makeResponder(environment: environment),
             server: server(configuration),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "syft-proxy"),
             onServerRunning: onServerRunning,

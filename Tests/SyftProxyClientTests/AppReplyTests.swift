@@ -60,7 +60,7 @@ import SyftProxyTestSupport
         let app = replica.app()
         let serving = Task { try await app.serve(concurrency: 2, pollWait: 0) }
         defer { serving.cancel() }
-        #expect(await eventually(within: 10) { app.answeredCount == 1 })
+        try await eventually("the app answers the request", within: 10) { app.answeredCount == 1 }
         #expect(replica.calls.replies.withLock { $0.count } >= 3, "the reply was sent again after each 503")
     }
 
@@ -70,7 +70,7 @@ import SyftProxyTestSupport
         let app = replica.app()
         let serving = Task { try await app.serve(concurrency: 2, pollWait: 0) }
         defer { serving.cancel() }
-        #expect(await eventually(within: 5) { replica.calls.replies.withLock { $0.count } == 1 })
+        try await eventually("one reply reaches the replica", within: 5) { replica.calls.replies.withLock { $0.count } == 1 }
         try await Task.sleep(for: .milliseconds(200))
         #expect(app.answeredCount == 0)
     }
@@ -81,7 +81,7 @@ import SyftProxyTestSupport
         let app = replica.app()
         let serving = Task { try await app.serve(concurrency: 2, pollWait: 0) }
         defer { serving.cancel() }
-        #expect(await eventually(within: 10) { replica.calls.replies.withLock { $0.count } == 2 })
+        try await eventually("both replies reach the replica", within: 10) { replica.calls.replies.withLock { $0.count } == 2 }
         let second = try #require(replica.calls.replies.withLock { $0.last })
         #expect(second["error"]?.stringValue?.contains("refused by the proxy") == true, "the caller learns why: \(second.compactString)")
     }
@@ -95,7 +95,7 @@ import SyftProxyTestSupport
             do { try await app.serve(concurrency: 2, pollWait: 0) } catch { ending.withLock { $0 = error } }
         }
         defer { serving.cancel() }
-        #expect(await eventually(within: 10) { ending.withLock { $0 != nil } }, "serve() kept polling with a key the proxy refuses")
+        try await eventually("serve() kept polling with a key the proxy refuses", within: 10) { ending.withLock { $0 != nil } }
         let error = ending.withLock { $0 }
         guard case ProxyClientError.auth(401, _)? = error as? ProxyClientError else {
             Issue.record("serve() ended with \(String(describing: error)), not the auth error"); return
@@ -113,7 +113,7 @@ import SyftProxyTestSupport
         }
         let group = ServiceGroup(services: [app], logger: Logger(label: "app-tests"))
         let running = Task { try await group.run() }
-        #expect(await eventually(within: 5) { started.withLock { $0 } })
+        try await eventually("the app starts serving", within: 5) { started.withLock { $0 } }
         await group.triggerGracefulShutdown()
         try await running.value
         #expect(app.answeredCount == 1, "the handler that was running finished and its reply was sent")

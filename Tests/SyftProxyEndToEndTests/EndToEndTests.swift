@@ -160,17 +160,8 @@ import SyftProxyCore
     }
 
     @Test func invalidConfigurationIsRefusedWithAClearMessage() throws {
-        let bad = Process()
-        bad.executableURL = URL(fileURLWithPath: ProxyProcess.binaryPath)
-        bad.arguments = ["serve", "--host", "127.0.0.1", "--port", "0"]
-        bad.environment = ["PROXY_TIMEOUT": "abc"]
-        let pipe = Pipe()
-        bad.standardError = pipe
-        bad.standardOutput = pipe
-        try bad.run()
-        bad.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(bad.terminationStatus != 0)
+        let (status, output) = try runCommand(["serve", "--host", "127.0.0.1", "--port", "0"], environment: ["PROXY_TIMEOUT": "abc"])
+        #expect(status != 0)
         #expect(output.contains("PROXY_TIMEOUT"))
     }
 

@@ -27,7 +27,7 @@ import Testing
             ])
             defer { proxy.stop() }
             let http = HTTP(baseURL: proxy.baseURL)
-            #expect(await eventually(within: 10) { (try? await http.get("/ready"))?.status == 200 })
+            try await eventually("the replica is ready over TLS", within: 10) { (try? await http.get("/ready"))?.status == 200 }
             let sender = Task {
                 try await http.post("/rpc/send", ["app_name": "calculator", "func_name": "add", "destination": "bob@example.com",
                                                   "params": ["a": 2, "b": 3], "blocking": true, "timeout": 10])
@@ -58,23 +58,22 @@ import Testing
             try await Task.sleep(for: .milliseconds(500))
             let ready = try await http.get("/ready")
             #expect(ready.status == 503)
-            let said = await eventually(within: 10) {
+            try await eventually("/ready or the log says the TLS connection failed:\n\(proxy.log)", within: 10) {
                 if proxy.log.contains("TLS connection to Redis") { return true }
                 let detail = (try? await http.get("/ready"))?.text ?? ""
                 return detail.contains("TLS")
             }
-            #expect(said, "neither /ready nor the log says the TLS connection failed:\n\(proxy.log)")
             #expect(try await http.get("/health").status == 200)
         }
     }
 
     @Test func aMissingCAFileStopsTheReplicaAtStart() async throws {
-        await #expect(throws: ProcessError.self) {
+        await #expect(throws: TestFailure.self) {
             _ = try await ProxyProcess.launch(environment: [
                 "PROXY_REDIS_URL": "rediss://localhost:6380/0", "PROXY_REDIS_TLS_CA_FILE": "/nonexistent/ca.pem",
             ])
         }
-        let (status, output) = try runCommand(["serve", "--port", "0"], timeout: 10, environment: [
+        let (status, output) = try runCommand(["serve", "--port", "0"], environment: [
             "PROXY_REDIS_URL": "rediss://localhost:6380/0", "PROXY_REDIS_TLS_CA_FILE": "/nonexistent/ca.pem",
         ])
         #expect(status != 0)

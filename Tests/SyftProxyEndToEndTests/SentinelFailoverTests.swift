@@ -30,26 +30,24 @@ import Testing
         defer { master.stop() }
         let replica = try await RedisServerProcess.launch(options: ["--replicaof", "127.0.0.1", String(master.port)])
         defer { replica.stop() }
-        #expect(await eventually(within: 15) { ((try? replica.redisCLI(["INFO", "replication"])) ?? "").contains("master_link_status:up") })
+        try await eventually("the replica syncs with the master", within: 15) { ((try? replica.redisCLI(["INFO", "replication"])) ?? "").contains("master_link_status:up") }
         var sentinels: [SentinelProcess] = []
         defer { for sentinel in sentinels { sentinel.stop() } }
         for _ in 0..<3 { sentinels.append(try await SentinelProcess.launch(masterPort: master.port, name: Self.name, quorum: 2)) }
-        #expect(await eventually(within: 20) { sentinels.allSatisfy { $0.canFailOver(Self.name) } }, "the sentinels never found each other")
+        try await eventually("the sentinels find each other", within: 20) { sentinels.allSatisfy { $0.canFailOver(Self.name) } }
 
         let url = "redis+sentinel://" + sentinels.map { "127.0.0.1:\($0.port)" }.joined(separator: ",") + "/\(Self.name)/0"
         let proxy = try await ProxyProcess.launch(environment: ["PROXY_REDIS_URL": url])
         defer { proxy.stop() }
         let http = HTTP(baseURL: proxy.baseURL)
-        #expect(await eventually(within: 10) { (try? await http.get("/ready"))?.status == 200 })
+        try await eventually("the replica is ready through the sentinels", within: 10) { (try? await http.get("/ready"))?.status == 200 }
         #expect(await Self.roundTrip(http), "no round trip through the first master:\n\(proxy.log)")
 
         let killedAt = Date()
         master.stop()
-        let promoted = await eventually(within: 30) { sentinels[0].master(named: Self.name)?.1 == replica.port }
-        #expect(promoted, "the sentinels did not promote the replica")
+        try await eventually("the sentinels promote the replica", within: 30) { sentinels[0].master(named: Self.name)?.1 == replica.port }
         let promotedAt = Date()
-        let resumed = await eventually(within: 20) { await Self.roundTrip(http) }
-        #expect(resumed, "calls did not resume on the promoted replica:\n\(proxy.log)")
+        try await eventually("calls resume on the promoted replica:\n\(proxy.log)", within: 20) { await Self.roundTrip(http) }
         print("sentinel failover: promoted \(String(format: "%.1f", promotedAt.timeIntervalSince(killedAt))) s after the kill, round trips again \(String(format: "%.1f", Date().timeIntervalSince(killedAt))) s after it")
         #expect(Date().timeIntervalSince(promotedAt) < 20)
         #expect(try replica.redisCLI(["ROLE"]).hasPrefix("master"))

@@ -1,3 +1,4 @@
+import SyftProxyTestSupport
 import Testing
 @testable import SyftProxyRedis
 
@@ -44,7 +45,7 @@ import Testing
         try await withRedisServer { server in
             let client = RedisBlockingClient(configuration: server.configuration, logger: testLogger)
             #expect(try await client.send(RedisCommand("PING")) == .simpleString("PONG"))
-            await server.stop()
+            server.stop()
             let clock = ContinuousClock()
             for _ in 0..<5 {
                 let started = clock.now

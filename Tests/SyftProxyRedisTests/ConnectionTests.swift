@@ -52,10 +52,10 @@ import Testing
                 return message.contains("password")
             }
         } catch {
-            await server.stop()
+            server.stop()
             throw error
         }
-        await server.stop()
+        server.stop()
     }
 
     @Test func protocolErrorClosesTheConnection() async throws {

@@ -1,4 +1,5 @@
 import NIOPosix
+import SyftProxyTestSupport
 import Testing
 @testable import SyftProxyRedis
 
@@ -36,7 +37,7 @@ import Testing
 
     @Test func failsFastWhileRedisIsDownAndRecovers() async throws {
         try await withPool { pool, server in
-            await server.stop()
+            server.stop()
             try await eventually("the pool notices the outage") { pool.connectedCount == 0 }
             let clock = ContinuousClock()
             for _ in 0..<20 {

@@ -1,4 +1,5 @@
 import Synchronization
+import SyftProxyTestSupport
 import Testing
 @testable import SyftProxyRedis
 
@@ -19,7 +20,7 @@ import Testing
             try await eventually("a channel added while connected") { (try? await pool.send(RedisCommand("PUBLISH", "more", "m"))) == .integer(1) }
             try await eventually("its message") { seen.withLock { $0.last } == .message(channel: "more", payload: Array("m".utf8)) }
 
-            await server.stop()
+            server.stop()
             try await eventually("the subscriber notices the outage") { !subscriber.isConnected }
             try await server.start()
             try await eventually("resubscribed") { seen.withLock { $0.contains(.subscribed(reconnected: true)) } }

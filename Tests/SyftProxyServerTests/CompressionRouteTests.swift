@@ -1,3 +1,4 @@
+import HTTPTypes
 import CompressNIO
 import HummingbirdTesting
 import NIOCore
@@ -29,6 +30,23 @@ import SyftProxyServer
             let refused = try await client.execute(uri: "/rpc/inbox/calculator?destination=bob@example.com", method: .get, headers: [.acceptEncoding: "gzip;q=0"])
             #expect(refused.headers[.contentEncoding] == nil)
             #expect(refused.json?["requests"]?.arrayValue?.count == 1)
+        }
+    }
+
+    /// Errors are answered by the outermost layer, outside the compression middleware; a
+    /// large one (a 422 listing many issues) is still gzipped for a client that accepts it.
+    @Test func largeErrorAnswersAreGzippedToo() async throws {
+        try await withProxy { (client: any TestClientProtocol, _: ProxyEnvironment) async throws in
+            let destinations = (0..<60).map { JSONValue.string("not a syft url \($0)") }
+            let response = try await client.execute(
+                uri: "/rpc/broadcast", method: .post, headers: [.contentType: "application/json", .acceptEncoding: "gzip"],
+                body: ByteBuffer(bytes: JSONValue.object(["func_name": "f", "destinations": .array(destinations)]).compactBytes))
+            #expect(response.status == .unprocessableContent)
+            #expect(response.headers[.contentEncoding] == "gzip")
+            #expect(response.headers[HTTPField.Name("X-Proxy-Replica")!] == "test-replica")
+            var body = response.body
+            let plain = try body.decompress(with: .gzip())
+            #expect(plain.readableBytes > 1024)
         }
     }
 }

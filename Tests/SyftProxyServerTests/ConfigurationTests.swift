@@ -75,7 +75,7 @@ import Testing
                 let process = try await ProxyProcess.launch(arguments: arguments, environment: environment)
                 process.stop()
                 Issue.record("serve started with \(arguments) \(environment)")
-            } catch let error as ProcessError {
+            } catch let error as TestFailure {
                 #expect(error.description.contains(name), "\(error)")
             }
         }

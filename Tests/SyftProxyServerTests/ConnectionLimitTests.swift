@@ -129,7 +129,7 @@ final class RawConnection {
 
     init(port: Int) throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { throw ProcessError("socket() failed") }
+        guard socket >= 0 else { throw TestFailure("socket() failed") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -137,7 +137,7 @@ final class RawConnection {
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard result == 0 else { close(socket); throw ProcessError("connect() to port \(port) failed") }
+        guard result == 0 else { close(socket); throw TestFailure("connect() to port \(port) failed") }
     }
 
     deinit { close(socket) }
@@ -147,7 +147,7 @@ final class RawConnection {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes.withUnsafeMutableBytes { Glibc.send(socket, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            guard sent > 0 else { throw ProcessError("send failed: errno \(errno)") }
+            guard sent > 0 else { throw TestFailure("send failed: errno \(errno)") }
             offset += sent
         }
     }

@@ -22,20 +22,10 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             defer { server.stop() }
             let pool = RedisConnectionPool(configuration: try RedisConfiguration(url: server.url), connectionCount: 2, logger: Logger(label: "store-tests"))
             let store = RedisStore(pool: pool, settings: settings)
-            let subscriber = RedisSubscriber(
-                configuration: pool.configuration, channels: [store.eventsChannel], logger: Logger(label: "store-tests"),
-                onMessage: { _, payload in store.handleEvent(String(decoding: payload, as: UTF8.self)) },
-                onSubscribed: { store.wakeEveryone() })
-            let background = Task {
-                await withDiscardingTaskGroup { group in
-                    group.addTask { await pool.run() }
-                    group.addTask { await subscriber.run() }
-                }
-            }
-            defer { background.cancel() }
-            for _ in 0..<100 where pool.connectedCount < pool.connectionCount { try await Task.sleep(for: .milliseconds(20)) }
-            // Let the subscription settle so wake-up tests measure wake-ups, not connects.
-            try await Task.sleep(for: .milliseconds(100))
+            let service = Task { try await store.service.run() }
+            defer { service.cancel() }
+            // Wake-up tests measure wake-ups, not connects.
+            for _ in 0..<100 where pool.connectedCount < pool.connectionCount || !store.isSubscribed { try await Task.sleep(for: .milliseconds(20)) }
             return try await body(store)
         }
     }

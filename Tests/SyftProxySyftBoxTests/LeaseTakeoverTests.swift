@@ -19,7 +19,7 @@ import Testing
         let takeover = try #require(try await fixture.store.leasePush(max: 1).first)
         #expect(takeover.record.leaseToken != record.leaseToken)
 
-        #expect(await eventually(within: 3) { fixture.transport.pendingCount == 0 }, "the replica stops waiting once its lease is gone")
+        try await eventually("the replica stops waiting once its lease is gone", within: 3) { fixture.transport.pendingCount == 0 }
         #expect(fixture.exists(requestPath), "the request file stays for the replica that holds the lease now")
         #expect(try await fixture.store.record(id: record.id)?.state == .processing)
     }

@@ -72,7 +72,7 @@ import Testing
         try fixture.answerFile(record.id, Self.sumAnswer)
         let final = try #require(try await fixture.finalRecord(record.id))
         #expect(final.state == .completed && final.result == .object(["sum": 3]))
-        #expect(await eventually { FilePath.list(fixture.folder).isEmpty })
+        try await eventually("the folder is emptied") { FilePath.list(fixture.folder).isEmpty }
         #expect(fixture.transport.pendingCount == 0)
     }
 
@@ -114,7 +114,7 @@ import Testing
         let final = try #require(try await fixture.finalRecord(record.id))
         #expect(final.state == .failed)
         #expect(final.error?.contains("not a valid syft-rpc response") == true)
-        #expect(await eventually { FilePath.list(fixture.folder).isEmpty })
+        try await eventually("the folder is emptied") { FilePath.list(fixture.folder).isEmpty }
     }
 
     @Test func halfWrittenAnswerIsReadAgainOnceComplete() async throws {
@@ -136,7 +136,7 @@ import Testing
         #expect(fixture.exists(fixture.folder + "/\(record.id).request"))
         let final = try #require(try await fixture.finalRecord(record.id))
         #expect(final.state == .failed && final.timedOut)
-        #expect(await eventually { !fixture.exists(fixture.folder + "/\(record.id).request") })
+        try await eventually("the request file is removed") { !fixture.exists(fixture.folder + "/\(record.id).request") }
     }
 
     @Test func folderSweepCleansUpAfterAWriterThatIsGone() async throws {

@@ -1,12 +1,16 @@
-import SyftProxyCore
-
-/// Polls `condition` until it holds or `seconds` pass; for states reached in the background
-/// (a sweep, a file event).
-public func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = Timestamp.now() + seconds
-    while Timestamp.now() < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
+/// Polls `condition` every 20 ms until it holds; after `seconds` it throws, naming `what` was
+/// awaited. For states reached in the background (a sweep, a file event, a reconnect).
+public func eventually(
+    _ what: String, within seconds: Double = 10,
+    isolation: isolated (any Actor)? = #isolation,
+    _ condition: () async throws -> Bool
+) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + .milliseconds(Int64(seconds * 1000))
+    while clock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
     }
-    return try await condition()
+    if try await condition() { return }
+    throw TestFailure("not within \(seconds) s: \(what)")
 }

@@ -18,7 +18,7 @@ public struct LoopbackServer: Sendable {
         var iterator = stream.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
             task.cancel()
-            throw ProcessError("loopback server did not start")
+            throw TestFailure("loopback server did not start")
         }
         return LoopbackServer(port: port, task: task)
     }

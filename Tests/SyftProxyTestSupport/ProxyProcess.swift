@@ -1,13 +1,11 @@
 import Foundation
-import Synchronization
 import SyftProxyCore
 
 /// A real `syft-proxy` process on a free loopback port, stopped when the test is done.
 public final class ProxyProcess: Sendable {
-    public let process: Process
+    public let process: ChildProcess
     public let baseURL: String
     public let port: Int
-    private let output: OutputCollector
 
     public static var binaryPath: String {
         if let path = ProcessInfo.processInfo.environment["SYFT_PROXY_BIN"] { return path }
@@ -28,19 +26,21 @@ public final class ProxyProcess: Sendable {
 
     /// Starts any server binary that prints `syft-proxy listening on http://HOST:PORT` when ready.
     public static func launch(binary: String, arguments: [String], environment: [String: String] = [:]) async throws -> ProxyProcess {
-        let (process, collector, _) = try spawn(binary: binary, arguments: arguments, environment: environment)
+        let process = try spawn(binary: binary, arguments: arguments, environment: environment)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline, process.isRunning {
-            if let port = listeningPort(in: collector.text) { return ProxyProcess(process: process, output: collector, port: port) }
+            if let port = listeningPort(in: process.output) { return ProxyProcess(process: process, port: port) }
             try await Task.sleep(for: .milliseconds(20))
         }
-        process.terminate()
-        throw ProcessError("\(binary) did not start within 30 s; output:\n\(collector.text)")
+        let exited = !process.isRunning
+        process.kill9()
+        // The reader may not have the last words of a process that just exited yet.
+        process.waitForOutputEnd(within: 2)
+        throw TestFailure("\(binary) \(exited ? "exited with status \(process.terminationStatus)" : "did not start within 30 s"); output:\n\(process.output)")
     }
 
-    private init(process: Process, output: OutputCollector, port: Int) {
+    private init(process: ChildProcess, port: Int) {
         self.process = process
-        self.output = output
         self.port = port
         self.baseURL = "http://127.0.0.1:\(port)"
     }
@@ -53,27 +53,17 @@ public final class ProxyProcess: Sendable {
     }
 
     /// Starts `binary` with output collected; PROXY_* variables of the test runner are not passed on.
-    static func spawn(binary: String, arguments: [String], environment: [String: String]) throws -> (Process, OutputCollector, Pipe) {
+    static func spawn(binary: String, arguments: [String], environment: [String: String]) throws -> ChildProcess {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw ProcessError("no executable at \(binary); run `swift build` first or set SYFT_PROXY_BIN")
+            throw TestFailure("no executable at \(binary); run `swift build` first or set SYFT_PROXY_BIN")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PROXY_") }
         env["PROXY_LOG_LEVEL"] = "warning"
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let collector = OutputCollector()
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { handle in collector.append(handle.availableData) }
-        try process.run()
-        return (process, collector, pipe)
+        return try ChildProcess(binary, arguments, environment: env, collectOutput: true)
     }
 
-    public var log: String { output.text }
+    public var log: String { process.output }
 
     /// Peak and current resident memory in bytes, from /proc (Linux).
     public var memory: (peak: Int, current: Int) {
@@ -89,42 +79,23 @@ public final class ProxyProcess: Sendable {
     public func stop() {
         guard process.isRunning else { return }
         process.terminate()
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        if !process.waitUntilExit(within: 5) { process.kill9() }
     }
 
     /// SIGKILL at once: a replica dying mid-request.
-    public func kill9() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
+    public func kill9() { process.kill9() }
 
     deinit { stop() }
 }
 
-public final class OutputCollector: Sendable {
-    private let buffer = Mutex(Data())
-    public init() {}
-    public func append(_ data: Data) { buffer.withLock { $0.append(data) } }
-    public var text: String { buffer.withLock { String(decoding: $0, as: UTF8.self) } }
-}
-
-public struct ProcessError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
-/// Runs a command to completion (bounded) and returns its exit status and output.
-public func runCommand(_ arguments: [String], timeout: Double = 60, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-    let (process, collector, pipe) = try ProxyProcess.spawn(binary: ProxyProcess.binaryPath, arguments: arguments, environment: environment)
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    pipe.fileHandleForReading.readabilityHandler = nil
-    collector.append(pipe.fileHandleForReading.readDataToEndOfFile())
-    return (process.terminationStatus, collector.text)
+/// Runs a `syft-proxy` command to completion (bounded) and returns its exit status and output.
+/// `environment` is added to the runner's, whose PROXY_* variables are not passed on.
+public func runCommand(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 60) throws -> (status: Int32, output: String) {
+    let process = try ProxyProcess.spawn(binary: ProxyProcess.binaryPath, arguments: arguments, environment: environment)
+    if !process.waitUntilExit(within: timeout) {
+        process.terminate()
+        if !process.waitUntilExit(within: 5) { process.kill9() }
+    }
+    process.waitForOutputEnd(within: 5)
+    return (process.terminationStatus, process.output)
 }

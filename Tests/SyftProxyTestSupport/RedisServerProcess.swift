@@ -1,18 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import Synchronization
 
-/// A throwaway `redis-server` on a free 127.0.0.1 port: no persistence, stopped by `stop()`
-/// or when released. It can be stopped and started again on the same port.
+/// A throwaway `redis-server` on a free 127.0.0.1 port, without persistence. It can be stopped
+/// and started again on the same port, to test outages.
+///
+/// No server outlives the test process: each one has a watchdog shell reading a socket only this
+/// process holds open, so if the process dies, even by SIGKILL, the socket closes and the
+/// watchdog kills the server.
 public final class RedisServerProcess: Sendable {
-    private let current = Mutex<Process?>(nil)
     public let port: Int
-    private let output = OutputCollector()
+    /// Extra redis-server options, e.g. `["--requirepass", "secret"]`.
+    public let options: [String]
+    private let running = Mutex<Running?>(nil)
+
+    private struct Running: Sendable {
+        let server: ChildProcess
+        let watchdog: ChildProcess
+        let lifeline: Int32
+    }
 
     public var url: String { "redis://127.0.0.1:\(port)/0" }
 
-    /// Starts a server; waits without blocking a thread of the concurrency pool. A free port
-    /// can be taken by a parallel test between finding and binding it, so without a fixed
-    /// port it retries on another.
+    /// The `--requirepass` option, if given.
+    public var password: String? {
+        options.firstIndex(of: "--requirepass").flatMap { options.indices.contains($0 + 1) ? options[$0 + 1] : nil }
+    }
+
+    private init(port: Int, options: [String]) {
+        self.port = port
+        self.options = options
+    }
+
+    /// Starts a server on `port`, or on a free port: another process can take a free port
+    /// between finding and binding it, so a server that fails to start there is retried on
+    /// another.
     public static func launch(port: Int? = nil, options: [String] = []) async throws -> RedisServerProcess {
         var lastError: (any Error)?
         for _ in 0..<5 {
@@ -25,64 +51,61 @@ public final class RedisServerProcess: Sendable {
                 if port != nil { break }
             }
         }
-        throw lastError ?? ProcessError("redis-server did not start")
+        throw lastError ?? TestFailure("redis-server did not start")
     }
 
-    /// Extra redis-server options, e.g. a TLS port and its certificate files.
-    public let options: [String]
-
-    private init(port: Int, options: [String]) {
-        self.port = port
-        self.options = options
-    }
-
+    /// Starts the server and waits (at most 10 s, without blocking a thread of the concurrency
+    /// pool) until it answers as this very process.
     public func start() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning"] + options
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let output = self.output
-        pipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData) }
-        try process.run()
-        current.withLock { $0 = process }
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            // Without persistence Redis serves as soon as it listens; the pid check makes sure
-            // the server listening is ours and not another test's on a reused port.
-            if FreePort.isListening(port), (try? redisCLI(["INFO", "server"]))?.contains("process_id:\(process.processIdentifier)") == true {
-                return
-            }
-            guard process.isRunning else { break }
+        let server = try ChildProcess(
+            Self.binary,
+            ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
+             "--protected-mode", "yes", "--dir", "/tmp", "--loglevel", "warning"] + options,
+            collectOutput: true)
+        let lifeline = try lifeline()
+        let watchdog: ChildProcess
+        do {
+            watchdog = try ChildProcess("/bin/sh", ["-c", "read _; kill -KILL \(server.processIdentifier) 2>/dev/null"], stdin: lifeline.read)
+        } catch {
+            close(lifeline.read)
+            close(lifeline.write)
+            server.kill9()
+            throw error
+        }
+        close(lifeline.read)
+        running.withLock { $0 = Running(server: server, watchdog: watchdog, lifeline: lifeline.write) }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(10)
+        while clock.now < deadline {
+            // Matching the pid makes sure the server answering is ours, not one that took the port.
+            if RedisProbe.serverProcessID(port: port, password: password) == Int(server.processIdentifier) { return }
+            if !server.isRunning { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         stop()
-        throw ProcessError("redis-server did not answer PING on port \(port) within 10 s:\n\(output.text)")
+        server.waitForOutputEnd(within: 2)
+        throw TestFailure("redis-server did not answer on 127.0.0.1:\(port) within 10 s:\n\(server.output)")
     }
 
+    /// SIGKILL: the server keeps nothing worth flushing.
     public func stop() {
-        guard let process = current.withLock({ $0 }), process.isRunning else { return }
-        // SIGKILL: the server keeps nothing worth flushing, and a child of a test runner may
-        // inherit a signal mask that blocks SIGTERM.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        current.withLock { $0 = nil }
+        guard let current = running.withLock({ state in defer { state = nil }; return state }) else { return }
+        current.server.kill9()
+        current.watchdog.kill9()
+        close(current.lifeline)
     }
 
     /// Runs redis-cli against this server and returns its trimmed output.
     @discardableResult
     public func redisCLI(_ arguments: [String]) throws -> String {
-        let cli = Process()
-        cli.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-        cli.arguments = ["-h", "127.0.0.1", "-p", String(port), "--raw"] + arguments
-        let pipe = Pipe()
-        cli.standardOutput = pipe
-        cli.standardError = pipe
-        try cli.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        cli.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let auth = password.map { ["-a", $0, "--no-auth-warning"] } ?? []
+        let cli = try ChildProcess("/usr/bin/redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--raw"] + auth + arguments, collectOutput: true)
+        guard cli.waitUntilExit(within: 10) else {
+            cli.kill9()
+            throw TestFailure("redis-cli \(arguments.joined(separator: " ")) did not finish within 10 s")
+        }
+        cli.waitForOutputEnd(within: 2)
+        return cli.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static var binary: String {
@@ -93,44 +116,4 @@ public final class RedisServerProcess: Sendable {
     }
 
     deinit { stop() }
-}
-
-public enum FreePort {
-    /// True when something accepts TCP connections on 127.0.0.1:`port` (loopback refuses at once).
-    public static func isListening(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = loopback(port: port)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-    }
-
-    /// 127.0.0.1:`port` as a socket address.
-    public static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return address
-    }
-
-    /// Asks the kernel for a free loopback port by binding port 0, then releases it.
-    public static func find() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ProcessError("socket() failed") }
-        defer { close(fd) }
-        var address = loopback(port: 0)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw ProcessError("bind() failed") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw ProcessError("getsockname() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }

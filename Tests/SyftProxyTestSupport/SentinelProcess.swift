@@ -1,59 +1,47 @@
 import Foundation
-import Synchronization
 
 /// A throwaway Redis Sentinel on a free 127.0.0.1 port, monitoring one master with short
-/// timeouts so a failover takes seconds, not minutes. Stopped by `stop()`.
+/// timeouts so a failover takes seconds, not minutes. Stopped by `stop()` or when released.
 public final class SentinelProcess: Sendable {
     public let port: Int
     private let directory: String
-    private let current = Mutex<Process?>(nil)
-    private let output = OutputCollector()
+    private let process: ChildProcess
 
     /// Starts a sentinel watching the master on `masterPort` as `name`; `quorum` sentinels
     /// must agree that it is down.
     public static func launch(masterPort: Int, name: String, quorum: Int) async throws -> SentinelProcess {
-        let sentinel = SentinelProcess(port: try FreePort.find())
+        let port = try FreePort.find()
+        let directory = NSTemporaryDirectory() + "syft-proxy-sentinel-" + UUID().uuidString.lowercased()
         let configuration = """
-            port \(sentinel.port)
+            port \(port)
             bind 127.0.0.1
             daemonize no
-            dir \(sentinel.directory)
+            dir \(directory)
             sentinel monitor \(name) 127.0.0.1 \(masterPort) \(quorum)
             sentinel down-after-milliseconds \(name) 1000
             sentinel failover-timeout \(name) 4000
             sentinel parallel-syncs \(name) 1
 
             """
-        try FileManager.default.createDirectory(atPath: sentinel.directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // Sentinel rewrites its configuration file as it learns the topology, so it needs one of its own.
-        try configuration.write(toFile: sentinel.directory + "/sentinel.conf", atomically: true, encoding: .utf8)
-        try await sentinel.start()
-        return sentinel
-    }
-
-    private init(port: Int) {
-        self.port = port
-        self.directory = NSTemporaryDirectory() + "syft-proxy-sentinel-" + UUID().uuidString.lowercased()
-    }
-
-    private func start() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: RedisServerProcess.binary)
-        process.arguments = [directory + "/sentinel.conf", "--sentinel", "--loglevel", "warning"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let output = self.output
-        pipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData) }
-        try process.run()
-        current.withLock { $0 = process }
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, process.isRunning {
-            if FreePort.isListening(port) { return }
+        try configuration.write(toFile: directory + "/sentinel.conf", atomically: true, encoding: .utf8)
+        let process = try ChildProcess(RedisServerProcess.binary, [directory + "/sentinel.conf", "--sentinel", "--loglevel", "warning"], collectOutput: true)
+        let sentinel = SentinelProcess(port: port, directory: directory, process: process)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(10)
+        while clock.now < deadline, process.isRunning {
+            if FreePort.isListening(port) { return sentinel }
             try await Task.sleep(for: .milliseconds(20))
         }
-        stop()
-        throw ProcessError("redis sentinel did not listen on port \(port) within 10 s:\n\(output.text)")
+        sentinel.stop()
+        throw TestFailure("redis sentinel did not listen on port \(port) within 10 s:\n\(process.output)")
+    }
+
+    private init(port: Int, directory: String, process: ChildProcess) {
+        self.port = port
+        self.directory = directory
+        self.process = process
     }
 
     /// The master's address as this sentinel sees it now: (host, port).
@@ -68,26 +56,16 @@ public final class SentinelProcess: Sendable {
         cli(["SENTINEL", "ckquorum", name]).hasPrefix("OK")
     }
 
-    /// Runs redis-cli against this sentinel and returns its output.
+    /// Runs redis-cli against this sentinel and returns its output ("" when it cannot run).
     public func cli(_ arguments: [String]) -> String {
-        let cli = Process()
-        cli.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-        cli.arguments = ["-h", "127.0.0.1", "-p", String(port), "--raw"] + arguments
-        let pipe = Pipe()
-        cli.standardOutput = pipe
-        cli.standardError = pipe
-        guard (try? cli.run()) != nil else { return "" }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        cli.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        guard let cli = try? ChildProcess("/usr/bin/redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--raw"] + arguments, collectOutput: true) else { return "" }
+        _ = cli.waitUntilExit(within: 10)
+        cli.waitForOutputEnd(within: 2)
+        return cli.output
     }
 
     public func stop() {
-        if let process = current.withLock({ $0 }), process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        current.withLock { $0 = nil }
+        process.kill9()
         try? FileManager.default.removeItem(atPath: directory)
     }
 

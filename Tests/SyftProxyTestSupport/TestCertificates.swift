@@ -41,17 +41,12 @@ public struct TestCertificates: Sendable {
     }
 
     private func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ProcessError("openssl \(arguments.first ?? "") failed: \(String(decoding: output, as: UTF8.self))")
+        let process = try ChildProcess("/usr/bin/openssl", arguments, collectOutput: true)
+        guard process.waitUntilExit(within: 30) else {
+            process.kill9()
+            throw TestFailure("openssl \(arguments.first ?? "") did not finish within 30 s")
         }
+        process.waitForOutputEnd(within: 2)
+        guard process.terminationStatus == 0 else { throw TestFailure("openssl \(arguments.first ?? "") failed: \(process.output)") }
     }
 }

@@ -58,16 +58,3 @@ extension Substring {
 extension HTTPField.Name {
     static let xForwardedFor = Self("X-Forwarded-For")!
 }
-
-/// Sets `context.clientAddress` before anything logs or counts the request.
-struct ClientAddressMiddleware: RouterMiddleware {
-    typealias Context = ProxyRequestContext
-    let trusted: [IPNetwork]
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !trusted.isEmpty else { return try await next(request, context) }
-        var context = context
-        context.clientAddress = ClientAddress.resolve(peer: context.clientAddress, forwardedFor: request.headers[values: .xForwardedFor], trusted: trusted)
-        return try await next(request, context)
-    }
-}

@@ -12,6 +12,8 @@ public struct ProxyRequestContext: RequestContext {
     public var clientAddress: String
     /// The identity an API key maps to; nil when the API is open.
     public var identity: String?
+    /// The request came as HEAD and runs as its GET (HeadResponder); the access log says HEAD.
+    public var isHeadRequest = false
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -5,9 +5,11 @@ import SyftProxyCore
 struct DeliveryRoutes: Sendable {
     let environment: ProxyEnvironment
     static let maximumBatch = 100
+    /// Under /rpc. An inbox read leases what it returns, so no HEAD is run as this GET.
+    static let inboxPath = "inbox/:app_name"
 
     func register(on rpc: RouterGroup<ProxyRequestContext>) {
-        rpc.get("inbox/:app_name") { request, context in try await inbox(request, context: context) }
+        rpc.get(RouterPath(Self.inboxPath)) { request, context in try await inbox(request, context: context) }
         rpc.post("reply/:id") { request, context in try await reply(request, context: context) }
     }
 

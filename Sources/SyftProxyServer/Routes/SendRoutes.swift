@@ -41,7 +41,7 @@ struct SendRoutes: Sendable {
             guard let (outcome, current) = try await store.createAndWait(new, idempotencyKey: idempotencyKey, accepted: accepted) else {
                 throw Self.acceptedNothing
             }
-            return try await answer(current, headers: Self.headers(rateHeaders, outcome))
+            return try await blockingResponse(current, headers: Self.headers(rateHeaders, outcome))
         } catch let reused as IdempotencyKeyReused {
             throw ValidationError(ValidationIssue([.key("header"), .key("Idempotency-Key")], "Value error, \(reused)", type: "value_error")).apiError
         }
@@ -64,12 +64,12 @@ struct SendRoutes: Sendable {
         return headers
     }
 
-    /// The answer to a blocking send, once the wait for the request's answer ended. A timeout
+    /// The response to a blocking send, once the wait for the request's answer ended. A timeout
     /// is 504 with the failed status; any other ending, success or app error, is 200.
     ///
     /// The wait ends by this replica's clock, but the store's clock decides when the request
     /// times out; while the store says it is not overdue yet, the wait goes on, bounded.
-    private func answer(_ waited: RPCRecord, headers: HTTPFields) async throws -> Response {
+    private func blockingResponse(_ waited: RPCRecord, headers: HTTPFields) async throws -> Response {
         let store = environment.store
         var current = waited
         let giveUp = Timestamp.now() + Self.storeClockAllowance

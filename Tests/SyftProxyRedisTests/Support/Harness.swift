@@ -1,5 +1,6 @@
 import Logging
 import SyftProxyRedis
+import SyftProxyTestSupport
 import Testing
 
 let testLogger = Logger(label: "redis-tests")
@@ -13,10 +14,10 @@ func withRedisServer<T>(
     let server = try await RedisServerProcess.launch()
     do {
         let result = try await body(server)
-        await server.stop()
+        server.stop()
         return result
     } catch {
-        await server.stop()
+        server.stop()
         throw error
     }
 }
@@ -45,19 +46,9 @@ func withPool<T>(
     }
 }
 
-/// Polls `condition` every 20 ms; fails the test if it is still false after `seconds`.
-func eventually(
-    _ what: String, within seconds: Double = 10,
-    isolation: isolated (any Actor)? = #isolation,
-    _ condition: () async throws -> Bool
-) async throws {
-    let clock = ContinuousClock()
-    let deadline = clock.now + .milliseconds(Int64(seconds * 1000))
-    while clock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    throw TestFailure("not within \(seconds) s: \(what)")
+extension RedisServerProcess {
+    /// Without the password of a server started with `--requirepass`: tests add it themselves.
+    var configuration: RedisConfiguration { RedisConfiguration(host: "127.0.0.1", port: port) }
 }
 
 extension RESPValue {

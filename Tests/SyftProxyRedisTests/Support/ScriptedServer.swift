@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import Synchronization
+import SyftProxyTestSupport
 
 /// A TCP server on 127.0.0.1 that answers every read with whatever `reply` returns (nothing
 /// for nil): a stand-in for a misbehaving or hung Redis.

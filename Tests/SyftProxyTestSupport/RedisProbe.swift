@@ -3,13 +3,12 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SyftProxyTestSupport
 
 /// Asks a server on 127.0.0.1 who it is over a plain socket, independent of the client under
 /// test. Blocks for at most a fraction of a second; used only while waiting for a server.
-enum RedisProbe {
+public enum RedisProbe {
     /// The `process_id` from `INFO server`, or nil when nothing answers like Redis.
-    static func serverProcessID(port: Int, password: String? = nil) -> Int? {
+    public static func serverProcessID(port: Int, password: String? = nil) -> Int? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
