@@ -261,11 +261,14 @@ enum FilePath {
     }
 
     /// `root`, then `components` below it without following links; see ``Folder/descend(_:create:)``.
+    /// With `create`, a missing root is made too (its parent, the configured data folder, must exist).
     static func open(_ root: String, _ components: [String], create: Bool) throws(SyftBoxError) -> Folder? {
-        guard let folder = try openRoot(root) else {
-            if create { throw .io("folder \(root) does not exist") }
-            return nil
+        var folder = try openRoot(root)
+        if folder == nil, create {
+            if systemMakeDirectory(root, 0o755) != 0, errno != EEXIST { throw .io("cannot create folder \(root): \(errorText())") }
+            folder = try openRoot(root)
         }
+        guard let folder else { return nil }
         return try folder.descend(components, create: create)
     }
 
@@ -313,3 +316,5 @@ enum FilePath {
 }
 
 @inline(__always) private func systemOpen(_ path: String, _ flags: Int32) -> Int32 { open(path, flags) }
+
+@inline(__always) private func systemMakeDirectory(_ path: String, _ mode: mode_t) -> Int32 { mkdir(path, mode) }

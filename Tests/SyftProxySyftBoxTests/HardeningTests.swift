@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import SyftProxyCore
 import SyftProxyTestSupport
 import Testing
@@ -128,36 +127,27 @@ import Testing
 
     // MARK: FIFOs
 
-    /// A FIFO opened for reading waits for a writer forever. If the code under test is stuck
-    /// in such an open, writing to the FIFO once frees it, so a failing test does not leave a
-    /// thread blocked for good.
-    static func unblock(_ fifo: String) {
-        for _ in 0..<20 {
-            let descriptor = open(fifo, O_WRONLY | O_NONBLOCK)
-            if descriptor >= 0 {
-                close(descriptor)
-                return
+    /// A FIFO opened for reading waits for a writer forever, and a blocking read for data. Code
+    /// stuck that way holds a thread of the concurrency pool (two on a 2-core machine: the whole
+    /// process stalls). From `after` seconds on, this opens each FIFO for writing every 0.2 s,
+    /// from a Dispatch thread, which frees such a reader: a test of code that would hang then
+    /// fails on its time bound instead of hanging.
+    final class FIFOUnblocker: @unchecked Sendable {
+        private let timer: any DispatchSourceTimer
+
+        init(_ paths: [String], after seconds: Double = 3) {
+            timer = DispatchSource.makeTimerSource(queue: .global())
+            timer.schedule(deadline: .now() + seconds, repeating: 0.2)
+            timer.setEventHandler {
+                for path in paths {
+                    let descriptor = open(path, O_WRONLY | O_NONBLOCK)
+                    if descriptor >= 0 { close(descriptor) }
+                }
             }
-            usleep(10_000)
+            timer.resume()
         }
-    }
 
-    final class Flag: Sendable {
-        private let value = Mutex(false)
-        func set() { value.withLock { $0 = true } }
-        var isSet: Bool { value.withLock { $0 } }
-    }
-
-    /// Runs `body` and reports whether it finished within `seconds` (it may go on after).
-    static func finishes(within seconds: Double, _ body: @escaping @Sendable () async -> Void) async -> Bool {
-        let flag = Flag()
-        Task {
-            await body()
-            flag.set()
-        }
-        let deadline = Timestamp.now() + seconds
-        while Timestamp.now() < deadline, !flag.isSet { try? await Task.sleep(for: .milliseconds(20)) }
-        return flag.isSet
+        func stop() { timer.cancel() }
     }
 
     @Test func aFIFONamedLikeARequestOrAnAnswerDoesNotStallTheSweep() async throws {
@@ -166,16 +156,12 @@ import Testing
         let request = fixture.folder + "/\(UUID().uuidString.lowercased()).request"
         let answer = fixture.folder + "/\(UUID().uuidString.lowercased()).response"
         #expect(mkfifo(request, 0o644) == 0 && mkfifo(answer, 0o644) == 0)
-        let transport = fixture.transport
-        let finished = await Self.finishes(within: 3) {
-            await transport.sweepFolders(now: Timestamp.now())
-            await transport.sweepFolders(now: Timestamp.now() + 3600)
-        }
-        if !finished {
-            Self.unblock(request)
-            Self.unblock(answer)
-        }
-        #expect(finished, "the sweep must not wait on a FIFO")
+        let unblocker = FIFOUnblocker([request, answer])
+        defer { unblocker.stop() }
+        let started = Timestamp.now()
+        await fixture.transport.sweepFolders(now: Timestamp.now())
+        await fixture.transport.sweepFolders(now: Timestamp.now() + 3600)
+        #expect(Timestamp.now() - started < 2, "the sweep must not wait on a FIFO")
         #expect(fixture.exists(request) && fixture.exists(answer), "a FIFO is nothing the proxy removes")
     }
 
@@ -185,13 +171,15 @@ import Testing
         await fixture.transport.deliver(record)
         let answer = fixture.folder + "/\(record.id).response"
         #expect(mkfifo(answer, 0o644) == 0)
-        defer { Self.unblock(answer) }
-        let transport = fixture.transport
-        let finished = await Self.finishes(within: 3) { await transport.pollOnce(now: Timestamp.now()) }
-        #expect(finished, "the poll must not wait on a FIFO")
+        let unblocker = FIFOUnblocker([answer])
+        defer { unblocker.stop() }
+        let started = Timestamp.now()
+        await fixture.transport.pollOnce(now: Timestamp.now())
+        #expect(Timestamp.now() - started < 2, "the poll must not wait on a FIFO")
         let final = try #require(try await fixture.finalRecord(record.id, within: 5))
         #expect(final.state == .failed)
         #expect(final.error?.contains("FIFO") == true, "\(final.error ?? "")")
+        #expect(Timestamp.now() - started < 2.5, "failed after the grace period, not after the FIFO let go")
     }
 
     // MARK: Rejection
