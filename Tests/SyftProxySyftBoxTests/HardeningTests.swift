@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SyftProxyCore
 import SyftProxyTestSupport
 import Testing
@@ -132,22 +133,27 @@ import Testing
     /// process stalls). From `after` seconds on, this opens each FIFO for writing every 0.2 s,
     /// from a Dispatch thread, which frees such a reader: a test of code that would hang then
     /// fails on its time bound instead of hanging.
-    final class FIFOUnblocker: @unchecked Sendable {
-        private let timer: any DispatchSourceTimer
+    final class FIFOUnblocker: Sendable {
+        private let stopped = Atomic<Bool>(false)
 
         init(_ paths: [String], after seconds: Double = 3) {
-            timer = DispatchSource.makeTimerSource(queue: .global())
-            timer.schedule(deadline: .now() + seconds, repeating: 0.2)
-            timer.setEventHandler {
-                for path in paths {
-                    let descriptor = open(path, O_WRONLY | O_NONBLOCK)
-                    if descriptor >= 0 { close(descriptor) }
+            // A thread of its own: the concurrency pool may be the thing that is stuck.
+            let thread = Thread { [self] in
+                let start = Date()
+                while !stopped.load(ordering: .relaxed) {
+                    if Date().timeIntervalSince(start) >= seconds {
+                        for path in paths {
+                            let descriptor = open(path, O_WRONLY | O_NONBLOCK)
+                            if descriptor >= 0 { close(descriptor) }
+                        }
+                    }
+                    usleep(200_000)
                 }
             }
-            timer.resume()
+            thread.start()
         }
 
-        func stop() { timer.cancel() }
+        func stop() { stopped.store(true, ordering: .relaxed) }
     }
 
     @Test func aFIFONamedLikeARequestOrAnAnswerDoesNotStallTheSweep() async throws {

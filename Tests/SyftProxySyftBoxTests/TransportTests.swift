@@ -127,7 +127,7 @@ import Testing
 
     @Test func unansweredRequestTimesOutAndItsFileIsRemoved() async throws {
         let fixture = try Fixture()
-        let record = try await fixture.leasedRequest(timeout: 0.3)
+        let record = try await fixture.leasedRequest(timeout: 1)
         await fixture.transport.deliver(record)
         #expect(fixture.exists(fixture.folder + "/\(record.id).request"))
         let final = try #require(try await fixture.finalRecord(record.id))
