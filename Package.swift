@@ -76,7 +76,12 @@ let package = Package(
         // picked up by inotify with polling as the fallback.
         .target(
             name: "SyftProxySyftBox",
-            dependencies: ["SyftProxyCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SyftProxyCore",
+                .product(name: "Logging", package: "swift-log"),
+                // NIOThreadPool: file I/O runs on the transport's own threads.
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         // HTTP API, push forwarder and background sweeper; knows stores only through the protocol.

@@ -194,6 +194,14 @@ struct MemoryState {
         return true
     }
 
+    mutating func markSyftBoxDelivery(id: String, sender: String, leaseToken: String?, now: Double) -> Bool {
+        guard var entry = entries[id], entry.expiresAt > now, !entry.record.state.isFinal, entry.record.deadline > now else { return false }
+        if let leaseToken, entry.record.state != .processing || entry.record.leaseToken != leaseToken { return false }
+        entry.record.syftBoxSender = sender
+        entries[id] = entry
+        return true
+    }
+
     mutating func answer(id: String, with answer: RPCAnswer, leaseToken: String?, now: Double) -> (AnswerOutcome, Wakes) {
         var wakes = Wakes()
         failIfOverdue(id: id, now: now, wakes: &wakes)

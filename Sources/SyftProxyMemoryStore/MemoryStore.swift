@@ -74,6 +74,11 @@ public final class MemoryStore: RPCStore {
         return state.withLock { $0.deferDelivery(id: id, token: token, by: seconds, now: now) }
     }
 
+    public func markSyftBoxDelivery(id: String, sender: String, leaseToken: String?) async throws -> Bool {
+        let now = clock()
+        return state.withLock { $0.markSyftBoxDelivery(id: id, sender: sender, leaseToken: leaseToken, now: now) }
+    }
+
     public func answer(id: String, with answer: RPCAnswer, leaseToken: String?) async throws -> AnswerOutcome {
         let now = clock()
         let (outcome, wakes) = state.withLock { $0.answer(id: id, with: answer, leaseToken: leaseToken, now: now) }

@@ -46,7 +46,7 @@ enum RecordCoding {
             updatedAt: try number("updated"), completedAt: optional("completed").flatMap(Double.init),
             deadline: try number("deadline"), attempts: Int(fields["attempts"] ?? "0") ?? 0,
             endpoint: optional("endpoint"), traceparent: optional("trace"),
-            leaseToken: state == .processing ? optional("ltok") : nil)
+            leaseToken: state == .processing ? optional("ltok") : nil, syftBoxSender: optional("sbx"))
     }
 
     static func headersJSON(_ headers: [String: String]) -> String {

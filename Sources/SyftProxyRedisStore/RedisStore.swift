@@ -134,6 +134,10 @@ public final class RedisStore: RPCStore {
         try await evaluate(scripts.deferDelivery, [id, JSONValue.format(seconds), token]).int == 1
     }
 
+    public func markSyftBoxDelivery(id: String, sender: String, leaseToken: String?) async throws -> Bool {
+        try await evaluate(scripts.markSyftBox, [id, sender, leaseToken ?? ""]).int == 1
+    }
+
     public func answer(id: String, with answer: RPCAnswer, leaseToken: String?) async throws -> AnswerOutcome {
         let args: [String]
         switch answer {
@@ -327,4 +331,5 @@ struct LoadedScripts: Sendable {
     let stats = RedisScript(Scripts.stats.source)
     let trimQueues = RedisScript(Scripts.trimQueues.source)
     let rateLimit = RedisScript(Scripts.rateLimit.source)
+    let markSyftBox = RedisScript(Scripts.markSyftBox.source)
 }

@@ -281,6 +281,19 @@ enum Scripts {
     return 1
     """#)
 
+    /// ARGV: id, SyftBox sender, lease token or ''. 1 when the request, open (and leased with
+    /// that token, when one is given), is now marked as written through SyftBox as that sender
+    /// (field `sbx`); 0, and nothing changed, otherwise.
+    static let markSyftBox = RedisScriptSource(prelude + #"""
+    local k = rkey(ARGV[1])
+    local st = redis.call('HMGET', k, 'state', 'ltok', 'deadline')
+    if not st[1] or st[1] == 'completed' or st[1] == 'failed' then return 0 end
+    if tonumber(st[3]) <= now() then return 0 end
+    if ARGV[3] ~= '' and (st[1] ~= 'processing' or st[2] ~= ARGV[3]) then return 0 end
+    redis.call('HSET', k, 'sbx', ARGV[2])
+    return 1
+    """#)
+
     /// ARGV: app, dest, url, 'nx' to register only where the pair has no endpoint yet. Moves
     /// the pair's queued ids to the push list, order kept; the count moved, or -1 when 'nx'
     /// found an endpoint (left as it was).

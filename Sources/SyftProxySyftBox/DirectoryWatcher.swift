@@ -37,19 +37,42 @@ final class DirectoryWatcher: Sendable {
         #endif
     }
 
-    /// Starts watching a folder (once; repeated calls are free). A folder that is removed
-    /// drops its watch, and the next `watch` adds it again.
-    func watch(_ directory: String) throws(SyftBoxError) {
+    /// Starts watching a folder (once per path; repeated calls are free). The watch is added
+    /// through the folder's open descriptor (`/proc/self/fd/N`), so it lands on the folder the
+    /// transport opened without following links, whatever the path names by now. A folder
+    /// that is removed drops its watch, and the next `watch` adds it again.
+    func watch(_ folder: Folder) throws(SyftBoxError) {
         #if os(Linux)
-        if watches.withLock({ $0.byDirectory[directory] != nil }) { return }
-        let watch = inotify_add_watch(descriptor, directory, UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR))
-        guard watch >= 0 else { throw .io("cannot watch \(directory): \(FilePath.errorText())") }
+        if watches.withLock({ $0.byDirectory[folder.path] != nil }) { return }
+        let watch = inotify_add_watch(descriptor, "/proc/self/fd/\(folder.descriptor)", UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR))
+        guard watch >= 0 else { throw .io("cannot watch \(folder.path): \(FilePath.errorText())") }
         watches.withLock {
-            $0.byDescriptor[watch] = directory
-            $0.byDirectory[directory] = watch
+            if let previous = $0.byDirectory[folder.path], previous != watch { $0.byDescriptor[previous] = nil }
+            $0.byDescriptor[watch] = folder.path
+            $0.byDirectory[folder.path] = watch
         }
         #endif
     }
+
+    /// Stops watching a folder no request waits in any more.
+    func unwatch(_ directory: String) {
+        #if os(Linux)
+        let unused = watches.withLock { watches -> Int32? in
+            guard let watch = watches.byDirectory.removeValue(forKey: directory) else { return nil }
+            // Two paths can name one folder, and so share its watch: keep it for the other.
+            if let other = watches.byDirectory.first(where: { $0.value == watch }) {
+                watches.byDescriptor[watch] = other.key
+                return nil
+            }
+            watches.byDescriptor[watch] = nil
+            return watch
+        }
+        if let unused { inotify_rm_watch(descriptor, unused) }
+        #endif
+    }
+
+    /// Folders watched now.
+    var watchedCount: Int { watches.withLock { $0.byDirectory.count } }
 
     /// Events until the stream is dropped or `stop()` is called. The reader wakes every
     /// 250 ms to notice a stop, so shutting down never waits on a quiet folder.
@@ -104,7 +127,10 @@ final class DirectoryWatcher: Sendable {
                 signals.append(.overflow)
             } else if mask & UInt32(IN_IGNORED) != 0 {
                 watches.withLock {
-                    if let directory = $0.byDescriptor.removeValue(forKey: watch) { $0.byDirectory[directory] = nil }
+                    // Only the mapping of this descriptor: the path may be watched anew by now.
+                    if let directory = $0.byDescriptor.removeValue(forKey: watch), $0.byDirectory[directory] == watch {
+                        $0.byDirectory[directory] = nil
+                    }
                 }
             } else if let directory = watches.withLock({ $0.byDescriptor[watch] }), !name.isEmpty {
                 signals.append(.file(directory: directory, name: name))

@@ -46,6 +46,18 @@ public struct SyftBoxEndpoint: Sendable, Hashable {
         FilePath.join(datasites, destination, "app_data", appName, "rpc")
     }
 
+    /// The folder names from the datasites folder down to the app's `rpc/` folder, each one
+    /// opened in turn without following links.
+    static func appRPCComponents(destination: String, appName: String) -> [String] {
+        [destination, "app_data", appName, "rpc"]
+    }
+
+    /// The folder names from the datasites folder down to ``senderDirectory(datasites:sender:)``.
+    func senderComponents(sender: String) -> [String] {
+        Self.appRPCComponents(destination: destination, appName: appName)
+            + funcName.split(separator: "/").map(String.init) + [sender]
+    }
+
     /// A single path component that cannot escape or glob: what SyftBox folder names must be.
     public static func isFolderName(_ name: String) -> Bool {
         guard !name.isEmpty, name != ".", name != "..", name.utf8.count <= 255 else { return false }

@@ -14,7 +14,9 @@ public enum SyftBoxRequestFile {
         guard SyftBoxID.isCanonical(record.id) else {
             throw .unreachable("request id '\(record.id)' is not a lower-case UUID, which SyftBox needs as a file name")
         }
-        var headers = record.headers
+        // The caller's own spelling of a reserved name, in any letter case, never reaches the
+        // file beside (or instead of) the proxy's value.
+        var headers = record.headers.filter { !isReserved($0.key) }
         if let caller = record.sender { headers[callerHeader] = caller }
         if let traceparent = record.traceparent { headers[traceHeader] = TraceParent.child(of: traceparent) }
         let file: JSONObject = [
@@ -28,6 +30,19 @@ public enum SyftBoxRequestFile {
             "method": "POST",
         ]
         return JSONValue.object(file).compactBytes
+    }
+
+    /// Header names the proxy sets itself; callers' headers of these names are dropped.
+    public static let reservedHeaders: Set<String> = [callerHeader, traceHeader]
+
+    /// Whether `name` is a reserved header in any letter case (ASCII case folding, as for HTTP
+    /// field names), also with spaces or control characters around it.
+    public static func isReserved(_ name: String) -> Bool {
+        var bytes = Array(name.utf8)[...]
+        while let first = bytes.first, first <= 0x20 || first == 0x7F { bytes = bytes.dropFirst() }
+        while let last = bytes.last, last <= 0x20 || last == 0x7F { bytes = bytes.dropLast() }
+        let folded = bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
+        return reservedHeaders.contains(String(decoding: folded, as: UTF8.self))
     }
 
     /// The `expires` of a request file, for cleaning up files whose writer is gone; nil when

@@ -7,11 +7,15 @@ import SyftProxyCore
 /// the AppSchema is `{"app_name", "functions": {"ping": {"params": {name: type}, "returns",
 /// "description"}}}`, plus `required`, `source`, `datasite` and `url`.
 public enum SyftBoxSchema {
-    public static func read(datasites: String, appName: String, destination: String?) -> JSONValue? {
-        let candidates = destination.map { [$0] } ?? FilePath.list(datasites).sorted()
-        for candidate in candidates where SyftBoxIdentity.isValid(candidate) && SyftBoxEndpoint.isFolderName(appName) {
-            let rpcDirectory = SyftBoxEndpoint.appRPCDirectory(datasites: datasites, destination: candidate, appName: appName)
-            guard case .contents(let bytes)? = try? FilePath.contents(of: FilePath.join(rpcDirectory, "rpc.schema.json"), limit: 4 << 20),
+    /// Blocking file reads, through folders opened without following links: call it off the
+    /// concurrency pool (the transport runs it on its thread pool).
+    static func read(datasites: String, appName: String, destination: String?) -> JSONValue? {
+        guard SyftBoxEndpoint.isFolderName(appName), let root = try? FilePath.openRoot(datasites) else { return nil }
+        let candidates = destination.map { [$0] } ?? root.names().sorted()
+        for candidate in candidates where SyftBoxIdentity.isValid(candidate) {
+            let components = SyftBoxEndpoint.appRPCComponents(destination: candidate, appName: appName)
+            guard let rpc = try? root.descend(components, create: false),
+                case .contents(let bytes)? = try? rpc.read("rpc.schema.json", limit: 4 << 20),
                 case .object(let published)? = try? JSONParser.parse(bytes)
             else { continue }
             return convert(published, appName: appName, destination: candidate)

@@ -26,5 +26,6 @@ public struct SyftBoxSettings: Sendable, Equatable {
     public var datasites: String { FilePath.join(dataDirectory, "datasites") }
 
     /// Where request files are written before being renamed into datasites/.
-    var stagingDirectory: String { FilePath.join(dataDirectory, ".syft-proxy-staging") }
+    var stagingDirectory: String { FilePath.join(dataDirectory, stagingName) }
+    var stagingName: String { ".syft-proxy-staging" }
 }

@@ -15,9 +15,11 @@ import Testing
         let transport: SyftBoxTransport
         let background: Task<Void, Never>
 
-        init(grace: Double = 2, leaseSeconds: Double = 30) throws {
+        /// `prepare` runs on the data folder before the transport starts.
+        init(grace: Double = 2, leaseSeconds: Double = 30, prepare: (String) throws -> Void = { _ in }) throws {
             dataDirectory = NSTemporaryDirectory() + "syftbox-tests-" + UUID().uuidString.lowercased()
             try FileManager.default.createDirectory(atPath: dataDirectory + "/datasites", withIntermediateDirectories: true)
+            try prepare(dataDirectory)
             store = MemoryStore(settings: StoreSettings(leaseSeconds: leaseSeconds))
             transport = SyftBoxTransport(
                 settings: SyftBoxSettings(dataDirectory: dataDirectory, email: "proxy@example.com", pollInterval: 0.1, unreadableGrace: grace),
@@ -32,20 +34,25 @@ import Testing
 
         var folder: String { dataDirectory + "/datasites/bob@example.com/app_data/pingpong/rpc/add/proxy@example.com" }
 
+        var datasites: String { dataDirectory + "/datasites" }
+
         /// A request routed to SyftBox and leased, as the forwarder hands it over.
-        func leasedRequest(destination: String = "bob@example.com", timeout: Double = 30) async throws -> RPCRecord {
+        func leasedRequest(destination: String = "bob@example.com", funcName: String = "add", timeout: Double = 30,
+                           headers: [String: String] = [:]) async throws -> RPCRecord {
             try await store.registerPushEndpoint(appName: "pingpong", destination: destination, url: "syft://\(destination)/app_data/pingpong/rpc")
-            let request = NewRequest(id: UUID().uuidString.lowercased(), appName: "pingpong", funcName: "add", destination: destination,
-                                     sender: "alice@example.com", params: ["a": 1, "b": 2], headers: [:], timeout: timeout)
+            let request = NewRequest(id: UUID().uuidString.lowercased(), appName: "pingpong", funcName: funcName, destination: destination,
+                                     sender: "alice@example.com", params: ["a": 1, "b": 2], headers: headers, timeout: timeout)
             _ = try await store.create([request], idempotencyKey: nil)
             let leased = try await store.leasePush(max: 1)
             return try #require(leased.first?.record)
         }
 
-        func answerFile(_ id: String, _ text: String) throws {
-            let temporary = folder + "/.\(id).tmp"
+        /// Written aside and renamed into place, as a careful responder does.
+        func answerFile(_ id: String, _ text: String, in directory: String? = nil) throws {
+            let directory = directory ?? folder
+            let temporary = directory + "/.\(id).tmp"
             try text.write(toFile: temporary, atomically: false, encoding: .utf8)
-            try FileManager.default.moveItem(atPath: temporary, toPath: folder + "/\(id).response")
+            try FileManager.default.moveItem(atPath: temporary, toPath: directory + "/\(id).response")
         }
 
         func finalRecord(_ id: String, within seconds: Double = 5) async throws -> RPCRecord? {
@@ -58,6 +65,16 @@ import Testing
         }
 
         func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+
+        /// The names in a folder, sorted; empty when it does not exist.
+        func listing(_ path: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+
+        /// A file with its modification time `age` seconds ago.
+        func write(_ text: String, to path: String, age: Double = 0) throws {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: path, atomically: false, encoding: .utf8)
+            if age > 0 { try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -age)], ofItemAtPath: path) }
+        }
     }
 
     static let sumAnswer = #"{"status_code":200,"body":"eyJzdW0iOjN9"}"#
@@ -68,33 +85,12 @@ import Testing
         await fixture.transport.deliver(record)
         let requestPath = fixture.folder + "/\(record.id).request"
         #expect(fixture.exists(requestPath))
-        #expect(FilePath.list(fixture.folder) == ["\(record.id).request"], "no temporary file is left behind")
+        #expect(fixture.listing(fixture.folder) == ["\(record.id).request"], "no temporary file is left behind")
         try fixture.answerFile(record.id, Self.sumAnswer)
         let final = try #require(try await fixture.finalRecord(record.id))
         #expect(final.state == .completed && final.result == .object(["sum": 3]))
-        try await eventually("the folder is emptied") { FilePath.list(fixture.folder).isEmpty }
+        try await eventually("the folder is emptied") { fixture.listing(fixture.folder).isEmpty }
         #expect(fixture.transport.pendingCount == 0)
-    }
-
-    @Test func redeliveryAdoptsTheFileAnEarlierDeliveryWrote() async throws {
-        let fixture = try Fixture()
-        let record = try await fixture.leasedRequest()
-        try FileManager.default.createDirectory(atPath: fixture.folder, withIntermediateDirectories: true)
-        let marker = #"{"written":"by the replica that died"}"#
-        try marker.write(toFile: fixture.folder + "/\(record.id).request", atomically: true, encoding: .utf8)
-        await fixture.transport.deliver(record)
-        #expect(try String(contentsOfFile: fixture.folder + "/\(record.id).request", encoding: .utf8) == marker)
-        try fixture.answerFile(record.id, Self.sumAnswer)
-        #expect(try await fixture.finalRecord(record.id)?.state == .completed)
-    }
-
-    @Test func answerAlreadyThereIsTakenAtOnce() async throws {
-        let fixture = try Fixture()
-        let record = try await fixture.leasedRequest()
-        try FileManager.default.createDirectory(atPath: fixture.folder, withIntermediateDirectories: true)
-        try fixture.answerFile(record.id, Self.sumAnswer)
-        await fixture.transport.deliver(record)
-        #expect(try await fixture.store.record(id: record.id)?.state == .completed)
     }
 
     @Test func destinationSyftBoxCannotAddressFailsAtOnce() async throws {
@@ -114,7 +110,7 @@ import Testing
         let final = try #require(try await fixture.finalRecord(record.id))
         #expect(final.state == .failed)
         #expect(final.error?.contains("not a valid syft-rpc response") == true)
-        try await eventually("the folder is emptied") { FilePath.list(fixture.folder).isEmpty }
+        try await eventually("the folder is emptied") { fixture.listing(fixture.folder).isEmpty }
     }
 
     @Test func halfWrittenAnswerIsReadAgainOnceComplete() async throws {
@@ -131,33 +127,12 @@ import Testing
 
     @Test func unansweredRequestTimesOutAndItsFileIsRemoved() async throws {
         let fixture = try Fixture()
-        let record = try await fixture.leasedRequest(timeout: 0.3)
+        let record = try await fixture.leasedRequest(timeout: 1)
         await fixture.transport.deliver(record)
         #expect(fixture.exists(fixture.folder + "/\(record.id).request"))
         let final = try #require(try await fixture.finalRecord(record.id))
         #expect(final.state == .failed && final.timedOut)
         try await eventually("the request file is removed") { !fixture.exists(fixture.folder + "/\(record.id).request") }
-    }
-
-    @Test func folderSweepCleansUpAfterAWriterThatIsGone() async throws {
-        let fixture = try Fixture()
-        try FileManager.default.createDirectory(atPath: fixture.folder, withIntermediateDirectories: true)
-        // An expired request nobody waits for any more.
-        let expiredID = UUID().uuidString.lowercased()
-        try #"{"id":"\#(expiredID)","expires":"2020-01-01T00:00:00Z"}"#.write(toFile: fixture.folder + "/\(expiredID).request", atomically: true, encoding: .utf8)
-        // A live request whose writer died after the app answered it.
-        let orphan = try await fixture.leasedRequest()
-        let endpoint = try SyftBoxEndpoint(destination: "bob@example.com", appName: "pingpong", funcName: "add")
-        let bytes = try SyftBoxRequestFile.encode(orphan, endpoint: endpoint, sender: "proxy@example.com")
-        try Data(bytes).write(to: URL(fileURLWithPath: fixture.folder + "/\(orphan.id).request"))
-        try fixture.answerFile(orphan.id, Self.sumAnswer)
-        let old = Date(timeIntervalSinceNow: -60)
-        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: fixture.folder + "/\(orphan.id).response")
-
-        await fixture.transport.sweepFolders(now: Timestamp.now())
-        #expect(!fixture.exists(fixture.folder + "/\(expiredID).request"))
-        #expect(try await fixture.store.record(id: orphan.id)?.result == .object(["sum": 3]))
-        #expect(FilePath.list(fixture.folder).isEmpty)
     }
 
     /// Anyone who can write into some datasite folder could plant `<id>.request` and an answer
@@ -189,20 +164,20 @@ import Testing
         }
     }
 
-    @Test func schemaFileBecomesAnAppSchema() throws {
+    @Test func schemaFileBecomesAnAppSchema() async throws {
         let fixture = try Fixture()
         let rpc = fixture.dataDirectory + "/datasites/bob@example.com/app_data/pingpong/rpc"
         try FileManager.default.createDirectory(atPath: rpc, withIntermediateDirectories: true)
         try #"{"/add":{"description":"Adds","args":{"body":{"type":"dict","required":true}},"returns":"dict"}}"#
             .write(toFile: rpc + "/rpc.schema.json", atomically: true, encoding: .utf8)
-        #expect(fixture.transport.hasAppFolder(destination: "bob@example.com", appName: "pingpong"))
-        #expect(!fixture.transport.hasAppFolder(destination: "carol@example.com", appName: "pingpong"))
-        let schema = try #require(fixture.transport.schema(appName: "pingpong", destination: nil))
+        #expect(await fixture.transport.hasAppFolder(destination: "bob@example.com", appName: "pingpong"))
+        #expect(await !fixture.transport.hasAppFolder(destination: "carol@example.com", appName: "pingpong"))
+        let schema = try #require(await fixture.transport.schema(appName: "pingpong", destination: nil))
         #expect(schema["app_name"] == "pingpong" && schema["datasite"] == "bob@example.com")
         #expect(schema["functions"]?["add"]?["params"] == .object(["body": "dict"]))
         #expect(schema["functions"]?["add"]?["description"] == "Adds")
-        #expect(fixture.transport.schema(appName: "pingpong", destination: "carol@example.com") == nil)
-        #expect(fixture.transport.schema(appName: "..", destination: nil) == nil)
+        #expect(await fixture.transport.schema(appName: "pingpong", destination: "carol@example.com") == nil)
+        #expect(await fixture.transport.schema(appName: "..", destination: nil) == nil)
     }
 }
 

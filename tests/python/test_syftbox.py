@@ -236,6 +236,55 @@ def test_registration_is_validated(http):
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "transport"]
 
 
+def test_a_syft_rpc_client_on_the_proxys_own_identity_keeps_its_files(http, apps, data_dir):
+    """The same user's notebook: a syft-rpc client writing as the proxy's identity, into the very
+    folder the proxy writes to, sends to the app and reads its answer only after the proxy's
+    folder sweep ran (every 10 s; it looks at answers unclaimed for 5 s and at expired requests).
+    Those files are not the proxy's: it never wrote them and the store never heard of their ids,
+    so it neither answers from them nor removes them, expired or not."""
+    from syft_core import Client, SyftClientConfig
+    from syft_rpc import rpc
+
+    client = Client(SyftClientConfig(email=PROXY_EMAIL, data_dir=data_dir, path=data_dir / ".notebook.config.json",
+                                     server_url="http://127.0.0.1:9"))
+    url = f"syft://bob@example.com/app_data/{APP}/rpc/add"
+    live = rpc.send(url=url, method="POST", body={"a": 1, "b": 2}, client=client, cache=False)
+    # Expires 2 s after it was written: past that the sweep would clean up a request of its own.
+    short = rpc.send(url=url, method="POST", body={"a": 3, "b": 4}, client=client, cache=False, expiry="2s")
+    for future in (live, short):
+        wait_until(future.response_path.exists, 10, "the app's answer to the notebook's request")
+        assert future.request_path.parent == data_dir / "datasites" / "bob@example.com" / "app_data" / APP / "rpc" / "add" / PROXY_EMAIL
+    # Past the 5 s an answer may sit unclaimed, plus a full 10 s sweep period.
+    time.sleep(16.5)
+    for future in (live, short):
+        assert future.request_path.exists() and future.response_path.exists(), f"the proxy removed {future.id}'s files"
+    answer = live.resolve()
+    assert answer is not None and int(answer.status_code) == 200, answer
+    assert json.loads(answer.body) == {"sum": 3}
+    late = short.resolve()
+    # syft-rpc itself reports an answer read after its `expires` as 419, keeping the body.
+    assert late is not None and int(late.status_code) == 419 and json.loads(late.body) == {"sum": 7}, late
+    # syft-rpc removes both files once it has read them; the proxy still serves its own calls.
+    assert not live.response_path.exists() and not short.response_path.exists()
+    assert send(http, "add", {"a": 5, "b": 5}).json()["result"] == {"sum": 10}
+
+
+def test_reserved_headers_of_the_caller_never_reach_the_request_file(http, data_dir):
+    who = "grace@example.com"
+    assert http.put(f"/rpc/apps/{APP}/endpoint", json={"destination": who, "transport": "syftbox"}).status_code == 200
+    response = http.post("/rpc/send", json={
+        "app_name": APP, "func_name": "ping", "destination": who, "params": {}, "blocking": False, "timeout": 30,
+        "headers": {"X-SYFT-PROXY-SENDER": "mallory@example.com", "TraceParent": "00-" + "f" * 32 + "-" + "f" * 16 + "-01",
+                    "x-kept": "yes"},
+    })
+    assert response.status_code == 200, response.text
+    request_id = response.json()["id"]
+    wait_until(lambda: request_files(data_dir, f"{request_id}.request"), 5, "the request file")
+    headers = json.loads(request_files(data_dir, f"{request_id}.request")[0].read_text())["headers"]
+    assert {name.lower() for name in headers} == set(headers), headers
+    assert "mallory@example.com" not in headers.values() and headers.get("x-kept") == "yes", headers
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

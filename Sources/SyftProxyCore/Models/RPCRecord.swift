@@ -27,13 +27,19 @@ public struct RPCRecord: Sendable, Equatable {
     /// or answering as a lease holder names it, so a holder whose lease expired and was
     /// handed to another consumer can no longer act on the request. Never shown to callers.
     public var leaseToken: String?
+    /// The SyftBox identity this deployment wrote the request's file as, set by the SyftBox
+    /// transport (``RPCStore/markSyftBoxDelivery(id:sender:leaseToken:)``) just before it writes
+    /// `<destination>/app_data/<app>/rpc/<func>/<sender>/<id>.request`; nil for a request never
+    /// delivered through SyftBox. Only files of a request marked so, in that one folder, are ever
+    /// adopted, answered from or deleted by the proxy. Never shown to callers.
+    public var syftBoxSender: String?
 
     public init(
         id: String, appName: String, funcName: String, destination: String, sender: String?,
         state: RPCState = .pending, params: JSONObject, headers: [String: String], result: JSONValue? = nil,
         error: String? = nil, createdAt: Double, updatedAt: Double? = nil, completedAt: Double? = nil,
         deadline: Double, attempts: Int = 0, endpoint: String? = nil, traceparent: String? = nil,
-        leaseToken: String? = nil
+        leaseToken: String? = nil, syftBoxSender: String? = nil
     ) {
         self.id = id
         self.appName = appName
@@ -53,6 +59,7 @@ public struct RPCRecord: Sendable, Equatable {
         self.endpoint = endpoint
         self.traceparent = traceparent
         self.leaseToken = leaseToken
+        self.syftBoxSender = syftBoxSender
     }
 
     /// The RPCStatus document of SPEC.md.

@@ -239,6 +239,13 @@ public protocol RPCStore: Sendable {
     /// (GCRA), so no instant lets a second full budget through. A refused request consumes
     /// nothing.
     func consumeRateLimit(key: String, cost: Int, limit: Int, window: Double) async throws -> RateLimitDecision
+
+    /// Records that the SyftBox transport is about to write the request's file as `sender`
+    /// (``RPCRecord/syftBoxSender``), so that file, and the answer beside it, are known as this
+    /// deployment's own. With a `leaseToken` only while that lease is the current one; without
+    /// one while the request is open. False, and nothing changed, otherwise: the caller then
+    /// writes nothing.
+    func markSyftBoxDelivery(id: String, sender: String, leaseToken: String?) async throws -> Bool
 }
 
 /// How long an inbox poll marks its pair as served by a pull consumer.

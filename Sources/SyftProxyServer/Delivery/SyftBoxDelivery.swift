@@ -1,8 +1,8 @@
 import ServiceLifecycle
 import SyftProxySyftBox
 
-/// Runs the SyftBox transport's answer watch for the life of the replica, and hands its
-/// waiting requests back when the replica shuts down.
+/// Runs the SyftBox transport's answer watch for the life of the replica, hands its waiting
+/// requests back when the replica shuts down, and then stops the transport's file threads.
 struct SyftBoxDelivery: Service {
     let transport: SyftBoxTransport
 
@@ -11,5 +11,6 @@ struct SyftBoxDelivery: Service {
             await transport.run()
         }
         await transport.handBack()
+        await transport.shutdown()
     }
 }

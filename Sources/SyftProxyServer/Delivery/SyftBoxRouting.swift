@@ -27,7 +27,7 @@ final class SyftBoxRouting: Sendable {
     }
 
     func prepare(appName: String, destination: String) async throws {
-        guard transport.hasAppFolder(destination: destination, appName: appName) else { return }
+        guard await transport.hasAppFolder(destination: destination, appName: appName) else { return }
         let pair = QueueName(appName: appName, destination: destination)
         let now = Timestamp.now()
         if decided.withLock({ $0.isFresh(pair, now: now) }) { return }

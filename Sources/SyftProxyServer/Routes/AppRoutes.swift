@@ -12,7 +12,7 @@ struct AppRoutes: Sendable {
             if let schema = try await environment.store.schema(appName: appName) { return JSONResponse.make(schema) }
             // A syft-event app publishes its schema as a file, not over HTTP.
             let destination = request.uri.queryParameters.get("destination").map { String($0) }
-            if let schema = environment.syftBox?.schema(appName: appName, destination: destination) { return JSONResponse.make(schema) }
+            if let schema = await environment.syftBox?.schema(appName: appName, destination: destination) { return JSONResponse.make(schema) }
             throw APIError.notFound("app '\(appName)' has published no schema; the app publishes one with PUT /rpc/schema/\(appName)")
         }
         rpc.put("schema/:app_name") { request, context in try await publishSchema(request, context: context) }
