@@ -45,6 +45,8 @@ public final class SyftApp: Sendable {
     public let client: ProxyClient
     private let functions = Mutex<[Function]>([])
     private let served = Mutex(0)
+    /// Requests whose handler is running, for graceful shutdown.
+    private let running = Mutex<Set<String>>([])
 
     public init(name: String, destination: String, client: ProxyClient) {
         self.name = name
@@ -75,10 +77,23 @@ public final class SyftApp: Sendable {
     /// inside a ServiceGroup, until graceful shutdown: then it stops leasing and returns once
     /// every request it holds is answered. A refused API key (401/403) ends it with
     /// ``ProxyClientError/auth(status:detail:)``; an unreachable cluster is waited out.
-    public func serve(concurrency: Int = 8, pollWait: Double = 20) async throws {
+    ///
+    /// At graceful shutdown, handlers still running after `shutdownGrace` seconds are cancelled
+    /// and their requests handed back to the proxy (POST /rpc/release), so another consumer
+    /// takes them at once instead of after their lease; a handler that finishes anyway still
+    /// sends its reply.
+    public func serve(concurrency: Int = 8, pollWait: Double = 20, shutdownGrace: Double = 10) async throws {
         try await client.publishSchema(app: name, schema: schema)
         let slots = ConcurrencySlots(capacity: concurrency)
         let poller = Poller()
+        do {
+            try await serve(slots: slots, poller: poller, pollWait: pollWait, shutdownGrace: shutdownGrace)
+        } catch is GraceOver {
+            // The handlers that outlived the grace were cancelled and handed back their requests.
+        }
+    }
+
+    private func serve(slots: ConcurrencySlots, poller: Poller, pollWait: Double, shutdownGrace: Double) async throws {
         try await withThrowingDiscardingTaskGroup { group in
             try await withGracefulShutdownHandler {
                 var pause = 0.05
@@ -111,6 +126,14 @@ public final class SyftApp: Sendable {
             } onGracefulShutdown: {
                 poller.stop()
             }
+            guard poller.isStopping, !Task.isCancelled else { return }
+            group.addTask {
+                let deadline = Timestamp.now() + shutdownGrace
+                while self.running.withLock({ !$0.isEmpty }) {
+                    guard Timestamp.now() < deadline else { throw GraceOver() }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
         }
     }
 
@@ -129,10 +152,17 @@ public final class SyftApp: Sendable {
         for member in item["headers"]?.objectValue?.members ?? [] { if let value = member.value.stringValue { headers[member.key] = value } }
         let call = SyftCall(id: id, function: functionName, params: item["params"]?.objectValue ?? [:], sender: item["sender"]?.stringValue, headers: headers, attempts: item["attempts"]?.intValue ?? 1)
         let handler = functions.withLock { list in list.first { $0.name == functionName }?.handler }
+        let lease = item["lease"]?.stringValue
+        running.withLock { $0.insert(id) }
+        defer { running.withLock { _ = $0.remove(id) } }
         let reply: JSONValue
         if let handler {
             do {
                 reply = ["result": try await handler(call)]
+            } catch is CancellationError where Task.isCancelled {
+                // Shutting down past the grace: another consumer should take it now.
+                if let lease { await detached { try await self.handBack(id, lease: lease) } }
+                return
             } catch {
                 reply = ["error": .string("\(error)")]
             }
@@ -140,7 +170,22 @@ public final class SyftApp: Sendable {
             reply = ["error": .string("app '\(name)' has no function '\(functionName)'")]
         }
         let deadline = item["deadline"]?.stringValue.flatMap(Timestamp.parseISO8601) ?? Timestamp.now() + 30
-        if try await deliverReply(reply, id: id, deadline: deadline) { served.withLock { $0 += 1 } }
+        // A handler that finished although it was cancelled still has its answer delivered.
+        let delivered = Task.isCancelled
+            ? await detached { try await self.deliverReply(reply, id: id, deadline: min(deadline, Timestamp.now() + 5)) } ?? false
+            : try await deliverReply(reply, id: id, deadline: deadline)
+        if delivered { served.withLock { $0 += 1 } }
+    }
+
+    /// Gives a leased request back at once; a lease that already passed on is left alone.
+    private func handBack(_ id: String, lease: String) async throws {
+        _ = try await client.transport.execute(.POST, "/rpc/release/\(id)", body: ["lease": .string(lease)], repeat: .always, budget: 5)
+    }
+
+    /// Runs `body` outside the current task's cancellation, for the last word of a cancelled
+    /// handler (its reply or its hand-back); nil when it failed.
+    private func detached<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async -> T? {
+        try? await Task { try await body() }.value
     }
 
     /// Sends the reply until the proxy takes it, the request ends, or its deadline passes.
@@ -188,6 +233,9 @@ extension SyftApp: Service {
     /// Serves with the default concurrency until the ServiceGroup shuts down gracefully.
     public func run() async throws { try await serve() }
 }
+
+/// The grace for running handlers at shutdown ran out.
+private struct GraceOver: Error {}
 
 /// The long poll in flight, so graceful shutdown can cut it short without cancelling the
 /// handlers that are still answering.

@@ -169,9 +169,9 @@ struct MemoryState {
         return .renewed
     }
 
-    mutating func releaseLease(id: String, token: String, now: Double) -> Wakes {
+    mutating func releaseLease(id: String, token: String, now: Double) -> (Bool, Wakes) {
         var wakes = Wakes()
-        guard var entry = entries[id], entry.record.state == .processing, entry.record.leaseToken == token else { return wakes }
+        guard var entry = entries[id], entry.record.state == .processing, entry.record.leaseToken == token else { return (false, wakes) }
         entry.record.state = .pending
         entry.record.attempts = max(0, entry.record.attempts - 1)
         entry.record.updatedAt = now
@@ -180,7 +180,7 @@ struct MemoryState {
         entries[id] = entry
         leasedCount -= 1
         enqueue(id, name: QueueName(appName: entry.record.appName, destination: entry.record.destination), atFront: true, wakes: &wakes)
-        return wakes
+        return (true, wakes)
     }
 
     mutating func deferDelivery(id: String, token: String, by seconds: Double, now: Double) -> Bool {

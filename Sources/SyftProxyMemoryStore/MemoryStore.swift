@@ -63,10 +63,12 @@ public final class MemoryStore: RPCStore {
         return state.withLock { $0.renewLease(id: id, token: token, now: now) }
     }
 
-    public func releaseLease(id: String, token: String) async throws {
+    @discardableResult
+    public func releaseLease(id: String, token: String) async throws -> Bool {
         let now = clock()
-        let wakes = state.withLock { $0.releaseLease(id: id, token: token, now: now) }
+        let (released, wakes) = state.withLock { $0.releaseLease(id: id, token: token, now: now) }
         deliver(wakes)
+        return released
     }
 
     public func deferDelivery(id: String, token: String, by seconds: Double) async throws -> Bool {

@@ -126,8 +126,9 @@ public final class RedisStore: RPCStore {
         }
     }
 
-    public func releaseLease(id: String, token: String) async throws {
-        _ = try await evaluate(scripts.release, [id, token])
+    @discardableResult
+    public func releaseLease(id: String, token: String) async throws -> Bool {
+        try await evaluate(scripts.release, [id, token]).int == 1
     }
 
     public func deferDelivery(id: String, token: String, by seconds: Double) async throws -> Bool {

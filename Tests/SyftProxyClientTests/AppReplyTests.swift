@@ -15,6 +15,7 @@ import SyftProxyTestSupport
     final class Calls: Sendable {
         let replies = Mutex<[JSONValue]>([])
         let inbox = Mutex(0)
+        let releases = Mutex<[JSONValue]>([])
     }
 
     final class ScriptedReplica: Sendable {
@@ -32,11 +33,16 @@ import SyftProxyTestSupport
                     if n == 1 && inboxStatus == .ok {
                         let deadline = Timestamp.iso8601(Timestamp.now() + 20)
                         return jsonResponse(["requests": [["id": "r1", "app_name": "calculator", "func_name": "add", "params": ["a": 1, "b": 2],
-                                                           "headers": [:], "sender": "alice@example.com", "deadline": .string(deadline), "attempts": 1]]])
+                                                           "headers": [:], "sender": "alice@example.com", "deadline": .string(deadline), "attempts": 1, "lease": "7"]]])
                     }
                     try await Task.sleep(for: .milliseconds(100))
                     if inboxStatus != .ok { return jsonResponse(["detail": "unknown API key"], status: inboxStatus) }
                     return jsonResponse(["requests": []])
+                }
+                router.post("/rpc/release/:id") { request, _ -> Response in
+                    let body = try await jsonBody(request)
+                    calls.releases.withLock { $0.append(["path": .string(request.uri.path), "body": body]) }
+                    return jsonResponse(["id": "r1", "status": "pending"])
                 }
                 router.post("/rpc/reply/:id") { request, _ -> Response in
                     let body = try await jsonBody(request)
@@ -118,5 +124,34 @@ import SyftProxyTestSupport
         try await running.value
         #expect(app.answeredCount == 1, "the handler that was running finished and its reply was sent")
         #expect(replica.calls.replies.withLock { $0.first?["result"] } == .double(3))
+    }
+
+    /// serve() with a short grace, as a service of its own.
+    struct ServingWithGrace: Service {
+        let app: SyftApp
+        let grace: Double
+        func run() async throws { try await app.serve(concurrency: 2, pollWait: 0, shutdownGrace: grace) }
+    }
+
+    @Test func aHandlerStillRunningAfterTheGraceHandsItsRequestBack() async throws {
+        let replica = try await ScriptedReplica(replyStatuses: [.ok])
+        defer { Task { await replica.server.stop() } }
+        let started = Mutex(false)
+        let app = replica.app { _ in
+            started.withLock { $0 = true }
+            try await Task.sleep(for: .seconds(30))
+            return .double(3)
+        }
+        let group = ServiceGroup(services: [ServingWithGrace(app: app, grace: 0.3)], logger: Logger(label: "app-tests"))
+        let running = Task { try await group.run() }
+        try await eventually("the handler starts") { started.withLock { $0 } }
+        let shutdownAt = ContinuousClock.now
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(ContinuousClock.now - shutdownAt < .seconds(5), "the grace, not the handler, bounds the shutdown")
+        let releases = replica.calls.releases.withLock { $0 }
+        #expect(releases == [["path": "/rpc/release/r1", "body": ["lease": "7"]]])
+        #expect(app.answeredCount == 0)
+        #expect(replica.calls.replies.withLock { $0.isEmpty })
     }
 }

@@ -95,6 +95,8 @@ public struct RPCRecord: Sendable, Equatable {
             "attempts": .int(attempts),
         ]
         if let endpoint { object["endpoint"] = .string(endpoint) }
+        // What a consumer names to hand the request back (POST /rpc/release/{id}).
+        if let leaseToken { object["lease"] = .string(leaseToken) }
         return .object(object)
     }
 }

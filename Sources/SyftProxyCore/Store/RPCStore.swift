@@ -166,7 +166,9 @@ public protocol RPCStore: Sendable {
     /// Puts a request back to its queue at once, as if its lease had expired, without
     /// counting a failed attempt for a delivery that never reached the app. Does nothing
     /// unless `token` is still the request's.
-    func releaseLease(id: String, token: String) async throws
+    /// True when it did; false when the token is not the request's current lease.
+    @discardableResult
+    func releaseLease(id: String, token: String) async throws -> Bool
 
     /// Keeps a delivery leased for `seconds` more without counting its attempt, for a push
     /// that did not reach the app (connection refused, the endpoint at its share of the

@@ -1,7 +1,8 @@
 import Hummingbird
 import SyftProxyCore
 
-/// How App B takes its requests (GET /rpc/inbox/{app}) and answers them (POST /rpc/reply/{id}).
+/// How App B takes its requests (GET /rpc/inbox/{app}), answers them (POST /rpc/reply/{id})
+/// and hands back the ones it will not answer (POST /rpc/release/{id}).
 struct DeliveryRoutes: Sendable {
     let environment: ProxyEnvironment
     static let maximumBatch = 100
@@ -11,6 +12,7 @@ struct DeliveryRoutes: Sendable {
     func register(on rpc: RouterGroup<ProxyRequestContext>) {
         rpc.get(RouterPath(Self.inboxPath)) { request, context in try await inbox(request, context: context) }
         rpc.post("reply/:id") { request, context in try await reply(request, context: context) }
+        rpc.post("release/:id") { request, context in try await release(request, context: context) }
     }
 
     func inbox(_ request: Request, context: ProxyRequestContext) async throws -> Response {
