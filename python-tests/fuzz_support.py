@@ -6,9 +6,10 @@ every push registration is pointed at, and a few requests and schemas in known s
 generated calls also reach real records (a status read that answers 200, a reply that is
 accepted, a 403 for another identity's request).
 
-Time is bounded by the server settings (PROXY_MAX_TIMEOUT=2, PROXY_TIMEOUT=1: no blocking
-send or inbox long-poll can wait longer than 2 s) and by `bound_case`, which shortens the
-waits of generated cases that the server would accept. Cases the server must reject (a
+Time is bounded by the server settings (by default PROXY_MAX_TIMEOUT=2, PROXY_TIMEOUT=1: no
+blocking send or inbox long-poll can wait longer than 2 s) and by `bound_case`, which shortens
+the waits of generated cases that the server would accept. The limits differ from the
+server's defaults on purpose: the document must state the ones the server runs with. Cases the server must reject (a
 timeout over the maximum, a negative wait) are left as generated, so those 422 paths are
 fuzzed too.
 
@@ -16,6 +17,8 @@ Environment:
   SYFT_FUZZ_MAX_EXAMPLES  generated examples per operation (default 100), on top of the
                           schema's examples and the boundary cases of the coverage phase
   SYFT_FUZZ_SEED          explore with this seed instead of the fixed derandomized sequence
+  SYFT_FUZZ_MAX_TIMEOUT   the servers' PROXY_MAX_TIMEOUT (default 2)
+  SYFT_FUZZ_TIMEOUT       the servers' PROXY_TIMEOUT (default 1)
 """
 from __future__ import annotations
 
@@ -38,8 +41,9 @@ MAX_EXAMPLES = int(os.environ.get("SYFT_FUZZ_MAX_EXAMPLES") or "100")
 SEED: Optional[int] = int(os.environ["SYFT_FUZZ_SEED"]) if os.environ.get("SYFT_FUZZ_SEED") else None
 
 # Server side bounds: nothing generated can make a call wait more than MAX_TIMEOUT seconds.
-MAX_TIMEOUT = 2.0
-SERVER_ENV = {"PROXY_MAX_TIMEOUT": "2", "PROXY_TIMEOUT": "1", "PROXY_RATE_LIMIT": "0"}
+MAX_TIMEOUT = float(os.environ.get("SYFT_FUZZ_MAX_TIMEOUT") or "2")
+DEFAULT_TIMEOUT = float(os.environ.get("SYFT_FUZZ_TIMEOUT") or "1")
+SERVER_ENV = {"PROXY_MAX_TIMEOUT": f"{MAX_TIMEOUT:g}", "PROXY_TIMEOUT": f"{DEFAULT_TIMEOUT:g}", "PROXY_RATE_LIMIT": "0"}
 # Client side bounds for the cases the server accepts.
 BLOCKING_TIMEOUT = 0.3
 INBOX_WAIT = 0.2

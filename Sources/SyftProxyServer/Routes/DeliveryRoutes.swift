@@ -5,6 +5,7 @@ import SyftProxyCore
 struct DeliveryRoutes: Sendable {
     let environment: ProxyEnvironment
     static let maximumBatch = 100
+    static let defaultBatch = 10
 
     func register(on rpc: RouterGroup<ProxyRequestContext>) {
         rpc.get("inbox/:app_name") { request, context in try await inbox(request, context: context) }
@@ -21,7 +22,7 @@ struct DeliveryRoutes: Sendable {
         } else if !Validation.isIdentity(destination) {
             issues.append(ValidationIssue([.key("query"), .key("destination")], "Value error, destination must be an identity with exactly one '@'", type: "value_error"))
         }
-        let max = Self.number(query.get("max"), field: "max", default: 10, range: 1...Double(Self.maximumBatch), integer: true, issues: &issues)
+        let max = Self.number(query.get("max"), field: "max", default: Double(Self.defaultBatch), range: 1...Double(Self.maximumBatch), integer: true, issues: &issues)
         let wait = Self.number(query.get("wait"), field: "wait", default: 0, range: 0...environment.configuration.maxTimeout, issues: &issues)
         if appName.isEmpty || appName.count > Validation.maximumNameLength {
             issues.append(ValidationIssue([.key("path"), .key("app_name")], "String should have 1 to \(Validation.maximumNameLength) characters", type: "string_too_long"))
