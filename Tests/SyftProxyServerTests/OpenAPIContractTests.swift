@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -107,6 +108,19 @@ import Testing
             #expect(text.contains("Body over \(configuration.maxBodyBytes) bytes"))
             #expect(text.contains("\(Validation.maximumHeaderCount) of them and \(Validation.maximumHeaderBytes) bytes"))
             #expect(!text.contains("${"), "a placeholder was left unfilled")
+        }
+    }
+
+    /// JSON Schema's maxLength counts code points; so does the inbox's check of its path name.
+    /// A name of 100 letters with combining accents is 100 characters but 200 code points.
+    @Test func anInboxAppNameIsMeasuredInCodePointsAsTheDocumentMeasuresIt() async throws {
+        try await withProxy { (client: any TestClientProtocol, _: ProxyEnvironment) async throws in
+            let accented = String(repeating: "e\u{301}", count: 100)
+            #expect(accented.count == 100 && accented.unicodeScalars.count == 200)
+            let encoded = try #require(accented.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed))
+            let response = try await client.get("/rpc/inbox/\(encoded)?destination=bob@example.com")
+            #expect(response.status == .unprocessableContent, "answered \(response.status.code)")
+            #expect(response.json?["detail"]?.arrayValue?.first?["loc"] == ["path", "app_name"])
         }
     }
 

@@ -24,7 +24,8 @@ struct DeliveryRoutes: Sendable {
         }
         let max = Self.number(query.get("max"), field: "max", default: Double(Self.defaultBatch), range: 1...Double(Self.maximumBatch), integer: true, issues: &issues)
         let wait = Self.number(query.get("wait"), field: "wait", default: 0, range: 0...environment.configuration.maxTimeout, issues: &issues)
-        if appName.isEmpty || appName.count > Validation.maximumNameLength {
+        // Code points, as the body validators and JSON Schema's maxLength count them.
+        if appName.isEmpty || appName.unicodeScalars.count > Validation.maximumNameLength {
             issues.append(ValidationIssue([.key("path"), .key("app_name")], "String should have 1 to \(Validation.maximumNameLength) characters", type: "string_too_long"))
         }
         if !issues.isEmpty { throw APIError(validation: ValidationError(issues)) }
