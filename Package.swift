@@ -84,6 +84,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Compiles the OpenAPI document (Sources/SyftProxyServer/Resources/openapi.json) into
+        // the server as a Swift literal: the binary then needs no resource bundle beside it.
+        .executableTarget(name: "OpenAPIEmbed", path: "Sources/OpenAPIEmbed"),
+        .plugin(
+            name: "OpenAPIEmbedPlugin",
+            capability: .buildTool(),
+            dependencies: ["OpenAPIEmbed"],
+            path: "Sources/OpenAPIEmbedPlugin"
+        ),
         // HTTP API, push forwarder and background sweeper; knows stores only through the protocol.
         .target(
             name: "SyftProxyServer",
@@ -103,7 +112,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            exclude: ["Resources/openapi.json"],
+            swiftSettings: strict,
+            plugins: ["OpenAPIEmbedPlugin"]
         ),
         // For apps: a load-balancing client, batch calls, schema discovery, and the app SDK.
         .target(

@@ -23,8 +23,8 @@ swift test --skip-build --no-parallel
 
 venv=.build/python-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/python/requirements.txt
-SYFT_PROXY_BIN="$PWD/.build/debug/syft-proxy" "$venv/bin/python" -m pytest -q tests/python
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r python-tests/requirements.txt
+SYFT_PROXY_BIN="$PWD/.build/debug/syft-proxy" "$venv/bin/python" -m pytest -q python-tests
 
 scripts/validate-deploy.sh
 scripts/topology-smoke.sh

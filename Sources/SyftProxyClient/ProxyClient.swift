@@ -79,8 +79,8 @@ public struct ProxyClient: Sendable {
         var pause = 0.05
         while true {
             let current = try await status(id)
-            if current.isFinal { return try current.value() }
-            guard Date() < deadline else { throw ProxyClientError.timeout(id: id, message: "still \(current.status) after \(timeout) s") }
+            if current.state.isFinal { return try current.value() }
+            guard Date() < deadline else { throw ProxyClientError.timeout(id: id, message: "still \(current.state.rawValue) after \(timeout) s") }
             try await Task.sleep(for: .milliseconds(Int64(pause * 1000)))
             pause = min(1, pause * 2)
         }

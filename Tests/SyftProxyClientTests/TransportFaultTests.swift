@@ -10,7 +10,10 @@ import SyftProxyTestSupport
 /// How the client treats replicas that misbehave without being down: slow answers, 503 with
 /// Retry-After, every breaker open. Stand-in replicas on loopback, no proxy needed.
 @Suite struct TransportFaultTests {
-    static let statusDocument: JSONValue = ["id": "r1", "status": "pending", "app_name": "a", "func_name": "f", "destination": "bob@example.com"]
+    static let statusDocument = RPCStatusDocument(
+        id: "r1", appName: "a", funcName: "f", destination: "bob@example.com", sender: nil, state: .pending,
+        result: nil, error: nil, createdAt: 1_800_000_000, updatedAt: 1_800_000_000, completedAt: nil, attempts: 0
+    ).json
 
     @Test func aSlowAnswerIsNotAReplicaFailure() async throws {
         let slow = try await LoopbackServer.start { router in

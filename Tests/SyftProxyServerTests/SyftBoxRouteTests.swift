@@ -5,7 +5,7 @@ import SyftProxyCore
 import SyftProxyServer
 
 /// Registration and automatic routing of the SyftBox transport; delivery itself is covered by
-/// the SyftProxySyftBox suites and, against real syft-event apps, by tests/python/test_syftbox.py.
+/// the SyftProxySyftBox suites and, against real syft-event apps, by python-tests/test_syftbox.py.
 @Suite struct SyftBoxRouteTests {
     static func makeDataDirectory(apps: [(destination: String, app: String)]) throws -> String {
         let directory = NSTemporaryDirectory() + "syftbox-routes-" + UUID().uuidString.lowercased()

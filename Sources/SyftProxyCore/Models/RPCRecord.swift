@@ -1,5 +1,5 @@
 /// Everything the proxy knows about one request. Stores persist it; the API renders it as
-/// RPCStatus (``statusJSON``) for callers and as an inbox item (``inboxJSON``) for apps.
+/// RPCStatus (``RPCStatusDocument``, via ``statusJSON``) for callers and as an inbox item (``inboxJSON``) for apps.
 public struct RPCRecord: Sendable, Equatable {
     public var id: String
     public var appName: String
@@ -62,25 +62,8 @@ public struct RPCRecord: Sendable, Equatable {
         self.syftBoxSender = syftBoxSender
     }
 
-    /// The RPCStatus document of SPEC.md.
-    public var statusJSON: JSONValue {
-        var object = JSONObject()
-        object.members.reserveCapacity(12)
-        object.members.append(.init(key: "id", value: .string(id)))
-        object.members.append(.init(key: "app_name", value: .string(appName)))
-        object.members.append(.init(key: "func_name", value: .string(funcName)))
-        object.members.append(.init(key: "destination", value: .string(destination)))
-        object.members.append(.init(key: "sender", value: sender.map(JSONValue.string) ?? .null))
-        object.members.append(.init(key: "status", value: .string(state.rawValue)))
-        object.members.append(.init(key: "result", value: result ?? .null))
-        object.members.append(.init(key: "error", value: error.map(JSONValue.string) ?? .null))
-        object.members.append(.init(key: "created_at", value: .string(Timestamp.iso8601(createdAt))))
-        object.members.append(.init(key: "updated_at", value: .string(Timestamp.iso8601(updatedAt))))
-        object.members.append(
-            .init(key: "completed_at", value: completedAt.map { .string(Timestamp.iso8601($0)) } ?? .null))
-        object.members.append(.init(key: "attempts", value: .int(attempts)))
-        return .object(object)
-    }
+    /// The RPCStatus document of SPEC.md (``RPCStatusDocument``).
+    public var statusJSON: JSONValue { RPCStatusDocument(record: self).json }
 
     /// What an app receives for each delivery, by pull (inbox) or push (POST body).
     public var inboxJSON: JSONValue {

@@ -40,7 +40,7 @@ public struct RPCBroadcastRequest: Sendable, Equatable {
     public var timeout: Double
     public var destinations: [SyftBoxURL]
 
-    public init(json: JSONValue, limits: RequestLimits, maximumDestinations: Int = 1000) throws(ValidationError) {
+    public init(json: JSONValue, limits: RequestLimits, maximumDestinations: Int = Validation.maximumDestinations) throws(ValidationError) {
         var reader = Validation.FieldReader(object: try Validation.objectBody(json))
         funcName = reader.name("func_name")
         params = reader.params("params", limits: limits)

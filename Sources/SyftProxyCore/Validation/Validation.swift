@@ -15,6 +15,10 @@ public struct RequestLimits: Sendable, Equatable {
 /// stopping at the first, so a client learns everything wrong with a body in one answer.
 public enum Validation {
     public static let maximumNameLength = 128
+    /// Identities are mailbox-like; 254 is the longest address SMTP can carry.
+    public static let maximumIdentityLength = 254
+    /// Destinations of one broadcast: each becomes a stored request.
+    public static let maximumDestinations = 1000
     /// Headers are stored with every request a broadcast creates, unlike params which are
     /// shared; these caps bound that copy.
     public static let maximumHeaderCount = 64
@@ -31,7 +35,7 @@ public enum Validation {
             if scalar == "@" { ats += 1 }
             if scalar.properties.isWhitespace || scalar == "/" || scalar.value < 0x20 { return false }
         }
-        guard ats == 1, text.unicodeScalars.count <= 254 else { return false }
+        guard ats == 1, text.unicodeScalars.count <= maximumIdentityLength else { return false }
         return text.unicodeScalars.first != "@" && text.unicodeScalars.last != "@"
     }
 

@@ -6,6 +6,7 @@ import SyftProxyCore
 struct DeliveryRoutes: Sendable {
     let environment: ProxyEnvironment
     static let maximumBatch = 100
+    static let defaultBatch = 10
     /// Under /rpc. An inbox read leases what it returns, so no HEAD is run as this GET.
     static let inboxPath = "inbox/:app_name"
 
@@ -25,9 +26,10 @@ struct DeliveryRoutes: Sendable {
         } else if !Validation.isIdentity(destination) {
             issues.append(ValidationIssue([.key("query"), .key("destination")], "Value error, destination must be an identity with exactly one '@'", type: "value_error"))
         }
-        let max = Self.number(query.get("max"), field: "max", default: 10, range: 1...Double(Self.maximumBatch), integer: true, issues: &issues)
+        let max = Self.number(query.get("max"), field: "max", default: Double(Self.defaultBatch), range: 1...Double(Self.maximumBatch), integer: true, issues: &issues)
         let wait = Self.number(query.get("wait"), field: "wait", default: 0, range: 0...environment.configuration.maxTimeout, issues: &issues)
-        if appName.isEmpty || appName.count > Validation.maximumNameLength {
+        // Code points, as the body validators and JSON Schema's maxLength count them.
+        if appName.isEmpty || appName.unicodeScalars.count > Validation.maximumNameLength {
             issues.append(ValidationIssue([.key("path"), .key("app_name")], "String should have 1 to \(Validation.maximumNameLength) characters", type: "string_too_long"))
         }
         if !issues.isEmpty { throw APIError(validation: ValidationError(issues)) }

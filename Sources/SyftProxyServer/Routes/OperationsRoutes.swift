@@ -7,7 +7,13 @@ struct OperationsRoutes: Sendable {
     let environment: ProxyEnvironment
 
     func register(on router: Router<ProxyRequestContext>) {
-        let openAPI = OpenAPIDocument.json(for: environment.configuration)
+        // Rendered once: the limits come from this replica's configuration, fixed at start.
+        let openAPI: Result<ByteBuffer, OpenAPIDocument.RenderError>
+        do throws(OpenAPIDocument.RenderError) {
+            openAPI = .success(ByteBuffer(string: try OpenAPIDocument.json(for: environment.configuration)))
+        } catch {
+            openAPI = .failure(error)
+        }
         router.get("/") { _, _ in
             JSONResponse.make([
                 "name": "syft-proxy",
@@ -43,9 +49,13 @@ struct OperationsRoutes: Sendable {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         router.get("/openapi.json") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: openAPI)))
+            switch openAPI {
+            case .success(let document):
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: document))
+            case .failure(let error):
+                return JSONResponse.make(["detail": .string("this build's API description cannot be served: \(error)")], status: .internalServerError)
+            }
         }
     }
 }

@@ -6,16 +6,19 @@ every push registration is pointed at, and a few requests and schemas in known s
 generated calls also reach real records (a status read that answers 200, a reply that is
 accepted, a 403 for another identity's request).
 
-Time is bounded by the server settings (PROXY_MAX_TIMEOUT=2, PROXY_TIMEOUT=1: no blocking
-send or inbox long-poll can wait longer than 2 s) and by `bound_case`, which shortens the
-waits of generated cases that the server would accept. Cases the server must reject (a
-timeout over the maximum, a negative wait) are left as generated, so those 422 paths are
-fuzzed too.
+Time is bounded by the server settings (by default PROXY_MAX_TIMEOUT=20, PROXY_TIMEOUT=5; a
+blocking send that names no timeout waits PROXY_TIMEOUT) and by `bound_case`, which shortens
+the waits of generated cases that the server would accept. The limits differ from the
+server's defaults on purpose: the served document must state the ones the server runs with.
+Cases the server must reject (a timeout over the maximum, a negative wait) are left as
+generated, so those 422 paths are fuzzed too.
 
 Environment:
   SYFT_FUZZ_MAX_EXAMPLES  generated examples per operation (default 100), on top of the
                           schema's examples and the boundary cases of the coverage phase
   SYFT_FUZZ_SEED          explore with this seed instead of the fixed derandomized sequence
+  SYFT_FUZZ_MAX_TIMEOUT   the servers' PROXY_MAX_TIMEOUT (default 20)
+  SYFT_FUZZ_TIMEOUT       the servers' PROXY_TIMEOUT (default 5)
 """
 from __future__ import annotations
 
@@ -37,9 +40,10 @@ from conftest import HTTP_TIMEOUT, PushResponder, ServerProcess
 MAX_EXAMPLES = int(os.environ.get("SYFT_FUZZ_MAX_EXAMPLES") or "100")
 SEED: Optional[int] = int(os.environ["SYFT_FUZZ_SEED"]) if os.environ.get("SYFT_FUZZ_SEED") else None
 
-# Server side bounds: nothing generated can make a call wait more than MAX_TIMEOUT seconds.
-MAX_TIMEOUT = 2.0
-SERVER_ENV = {"PROXY_MAX_TIMEOUT": "2", "PROXY_TIMEOUT": "1", "PROXY_RATE_LIMIT": "0"}
+# Server side bounds, other than the server's defaults: the served document must state them.
+MAX_TIMEOUT = float(os.environ.get("SYFT_FUZZ_MAX_TIMEOUT") or "20")
+DEFAULT_TIMEOUT = float(os.environ.get("SYFT_FUZZ_TIMEOUT") or "5")
+SERVER_ENV = {"PROXY_MAX_TIMEOUT": f"{MAX_TIMEOUT:g}", "PROXY_TIMEOUT": f"{DEFAULT_TIMEOUT:g}", "PROXY_RATE_LIMIT": "0"}
 # Client side bounds for the cases the server accepts.
 BLOCKING_TIMEOUT = 0.3
 INBOX_WAIT = 0.2
@@ -134,6 +138,18 @@ def path_parameter_round_trip(ctx: Any, response: Any, case: Case) -> None:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _as_number(value: Any) -> Optional[float]:
+    if _is_number(value):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if number == number and abs(number) != float("inf") else None
+    return None
 
 
 def _with(mapping: Any, key: str, value: Any) -> Any:
@@ -313,8 +329,9 @@ class FuzzTarget:
                 if name.lower() == "idempotency-key" and isinstance(headers[name], str):
                     headers[name] = f"{headers[name]}-{next(self._case_numbers)}"
         if method == "GET" and path == "/rpc/inbox/{app_name}" and isinstance(query, dict):
-            wait = query.get("wait")
-            if _is_number(wait) and 0 < wait <= MAX_TIMEOUT:
+            # Query values come as numbers or as their text (the coverage phase sends "19").
+            wait = _as_number(query.get("wait"))
+            if wait is not None and 0 < wait <= MAX_TIMEOUT:
                 query["wait"] = min(wait, INBOX_WAIT)
 
     def record(self, case: Case, response: Any) -> Optional[str]:

@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import httpx
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BINARY = REPO_ROOT / ".build" / "debug" / "syft-proxy"
 STARTUP_SECONDS = 30.0
 STOP_GRACE_SECONDS = 5.0

@@ -4,7 +4,7 @@ Starts a temporary datasites folder, the pingpong app for bob@example.com, and a
 (embedded store unless --redis-url is given) sharing the folder, then makes N sequential
 `add` calls each way and prints median, p90 and max in milliseconds, as a table and as JSON.
 
-    python tests/python/syftbox/measure_latency.py --proxy .build-release/release/syft-proxy -n 200
+    python python-tests/syftbox/measure_latency.py --proxy .build-release/release/syft-proxy -n 200
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def start_proxy(binary: str, data_dir: Path, redis_url: str | None):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--proxy", default=str(HERE.parents[2] / ".build" / "debug" / "syft-proxy"))
+    parser.add_argument("--proxy", default=str(HERE.parents[1] / ".build" / "debug" / "syft-proxy"))
     parser.add_argument("--redis-url")
     parser.add_argument("-n", type=int, default=100)
     args = parser.parse_args()
