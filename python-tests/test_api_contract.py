@@ -728,6 +728,7 @@ ROUTES: Dict[Tuple[str, str], Tuple[str, Optional[Dict[str, Any]]]] = {
     ("delete", "/rpc/apps/{app_name}/endpoint"): ("/rpc/apps/probe_app/endpoint", None),
     ("get", "/rpc/inbox/{app_name}"): ("/rpc/inbox/probe_app", None),
     ("post", "/rpc/reply/{id}"): ("/rpc/reply/probe-id", {}),
+    ("post", "/rpc/release/{id}"): ("/rpc/release/probe-id", {}),
 }
 HTTP_METHODS = ("get", "post", "put", "delete", "patch")
 
@@ -825,7 +826,8 @@ def test_openapi_documents_headers_and_errors(openapi):
         assert ("429" in responses) == (path in ("/rpc/send", "/rpc/broadcast")), (method, path)
         owned = {("get", "/rpc/status/{id}"), ("get", "/rpc/inbox/{app_name}"), ("put", "/rpc/apps/{app_name}/endpoint"),
                  ("get", "/rpc/apps/{app_name}/endpoint"),
-                 ("delete", "/rpc/apps/{app_name}/endpoint"), ("post", "/rpc/reply/{id}"), ("put", "/rpc/schema/{app_name}")}
+                 ("delete", "/rpc/apps/{app_name}/endpoint"), ("post", "/rpc/reply/{id}"), ("post", "/rpc/release/{id}"),
+                 ("put", "/rpc/schema/{app_name}")}
         assert ("403" in responses) == ((method, path) in owned), (method, path)
     validation = resolve(openapi, operations[("post", "/rpc/send")]["responses"]["422"])
     schema = resolve(openapi, validation["content"]["application/json"]["schema"])
