@@ -19,11 +19,12 @@ do {
     exit(65)
 }
 
-// One '#' more than the longest run after a quote keeps any content from closing the literal.
+// One '#' more than the longest run after a quote or a backslash keeps any content from
+// closing the literal or reading as an escape.
 var longest = 0
 var run = -1
 for character in text {
-    if character == "\"" {
+    if character == "\"" || character == "\\" {
         run = 0
     } else if character == "#", run >= 0 {
         run += 1
