@@ -1,6 +1,6 @@
 """The SyftBox transport against real syft-event apps.
 
-Each app is the PyPI syft-event package (tests/python/syftbox/pingpong_app.py) serving
+Each app is the PyPI syft-event package (python-tests/syftbox/pingpong_app.py) serving
 `ping` and `add` over a temporary datasites folder, exactly as a SyftBox app would on a
 datasite. The proxy shares that folder (PROXY_SYFTBOX_DATA_DIR) and writes as
 proxy@example.com; callers talk to the proxy over HTTP only.
