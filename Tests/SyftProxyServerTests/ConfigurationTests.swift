@@ -20,6 +20,10 @@ import Testing
         ("PROXY_IDLE_TIMEOUT", "0"), ("PROXY_IDLE_TIMEOUT", "1e16"), ("PROXY_BODY_TIMEOUT", "0.5"), ("PROXY_BODY_TIMEOUT", "1e10"),
         ("PROXY_TRUSTED_PROXIES", "10.0.0.0/33"), ("PROXY_TRUSTED_PROXIES", "10.0.0.0/8,not-a-network"), ("PROXY_TRUSTED_PROXIES", "::1/129"),
         ("PROXY_LOG_FORMAT", "xml"), ("PROXY_LOG_LEVEL", "loud"),
+        ("PROXY_PUSH_ENDPOINT_CONCURRENCY", "0"), ("PROXY_PUSH_ENDPOINT_CONCURRENCY", "10001"),
+        ("PROXY_PUSH_DENY_NETWORKS", "169.254.0.0/99"), ("PROXY_PUSH_ALLOW_NETWORKS", "example.com"),
+        ("PROXY_REDIS_TLS_VERIFY_HOSTNAME", "maybe"), ("PROXY_REDIS_TLS_CA_FILE", "/ca.pem"),
+        ("PROXY_REDIS_URL", "http://redis:6379"),
     ]
 
     @Test(arguments: badValues)

@@ -34,6 +34,7 @@ import Testing
             Route(method: .get, rest: "status/\(id)", query: "", body: nil, actsForBob: true),
             Route(method: .get, rest: "inbox/calculator", query: bob, body: nil, actsForBob: true),
             Route(method: .post, rest: "reply/\(id)", query: "", body: ["result": "forged"], actsForBob: true),
+            Route(method: .post, rest: "release/\(id)", query: "", body: ["lease": "1"], actsForBob: true),
             Route(method: .get, rest: "schema/calculator", query: "", body: nil, actsForBob: false),
             Route(method: .put, rest: "schema/calculator", query: "", body: ["functions": [:]], actsForBob: false),
             Route(method: .put, rest: "apps/calculator/endpoint", query: "", body: ["destination": "bob@example.com", "url": "http://127.0.0.1:9/rpc"], actsForBob: true),

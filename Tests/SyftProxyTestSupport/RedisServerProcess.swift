@@ -98,14 +98,7 @@ public final class RedisServerProcess: Sendable {
     /// Runs redis-cli against this server and returns its trimmed output.
     @discardableResult
     public func redisCLI(_ arguments: [String]) throws -> String {
-        let auth = password.map { ["-a", $0, "--no-auth-warning"] } ?? []
-        let cli = try ChildProcess("/usr/bin/redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--raw"] + auth + arguments, collectOutput: true)
-        guard cli.waitUntilExit(within: 10) else {
-            cli.kill9()
-            throw TestFailure("redis-cli \(arguments.joined(separator: " ")) did not finish within 10 s")
-        }
-        cli.waitForOutputEnd(within: 2)
-        return cli.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        try runRedisCLI(port: port, password: password, arguments)
     }
 
     static var binary: String {
@@ -116,4 +109,17 @@ public final class RedisServerProcess: Sendable {
     }
 
     deinit { stop() }
+}
+
+/// Runs redis-cli against 127.0.0.1:`port` (a server or a sentinel), bounded in time, and
+/// returns its trimmed output.
+func runRedisCLI(port: Int, password: String? = nil, _ arguments: [String]) throws -> String {
+    let auth = password.map { ["-a", $0, "--no-auth-warning"] } ?? []
+    let cli = try ChildProcess("/usr/bin/redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--raw"] + auth + arguments, collectOutput: true)
+    guard cli.waitUntilExit(within: 10) else {
+        cli.kill9()
+        throw TestFailure("redis-cli \(arguments.joined(separator: " ")) did not finish within 10 s")
+    }
+    cli.waitForOutputEnd(within: 2)
+    return cli.output.trimmingCharacters(in: .whitespacesAndNewlines)
 }

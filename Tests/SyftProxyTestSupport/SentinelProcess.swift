@@ -58,10 +58,7 @@ public final class SentinelProcess: Sendable {
 
     /// Runs redis-cli against this sentinel and returns its output ("" when it cannot run).
     public func cli(_ arguments: [String]) -> String {
-        guard let cli = try? ChildProcess("/usr/bin/redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--raw"] + arguments, collectOutput: true) else { return "" }
-        _ = cli.waitUntilExit(within: 10)
-        cli.waitForOutputEnd(within: 2)
-        return cli.output
+        (try? runRedisCLI(port: port, arguments)) ?? ""
     }
 
     public func stop() {

@@ -45,7 +45,9 @@ public struct RedisTLSSettings: Sendable, Equatable {
     func validate(redisURL: String?) throws(ConfigurationError) {
         guard isConfigured else { return }
         guard let redisURL, redisURL.hasPrefix("rediss://") || redisURL.hasPrefix("rediss+sentinel://") else {
-            throw ConfigurationError("PROXY_REDIS_TLS_* settings are given but PROXY_REDIS_URL is not a rediss:// URL; use rediss://host:port for TLS")
+            let given = [(Self.names.ca, caFile), (Self.names.certificate, certificateFile), (Self.names.key, keyFile), (Self.names.serverName, serverName)]
+                .compactMap { $0.1 == nil ? nil : $0.0 } + (verifyHostname ? [] : [Self.names.verifyHostname])
+            throw ConfigurationError("\(given.joined(separator: ", ")) given, but PROXY_REDIS_URL is not a rediss:// URL; use rediss://host:port (or rediss+sentinel://) for TLS")
         }
         if (certificateFile == nil) != (keyFile == nil) {
             throw ConfigurationError("\(Self.names.certificate) and \(Self.names.key) go together: a client certificate needs its key")
