@@ -75,3 +75,25 @@ import Testing
         await server.stop()
     }
 }
+
+@Suite struct ShardChannelSubscriberTests {
+    @Test func shardChannelsCarrySPublishedMessages() async throws {
+        try await withPool { pool, server in
+            let messages = Mutex<[String]>([])
+            let subscriptions = Counter()
+            let subscriber = pool.makeShardSubscriber(
+                channels: ["{a}:events", "{b}:events"], logger: testLogger,
+                onMessage: { channel, payload in messages.withLock { $0.append("\(channel):\(String(decoding: payload, as: UTF8.self))") } },
+                onSubscribed: { subscriptions.increment() })
+            let running = Task { await subscriber.run() }
+            try await eventually("subscribed to both shard channels") { subscriptions.value == 1 && subscriber.isConnected }
+            #expect(try await pool.send(RedisCommand("SPUBLISH", "{a}:events", "one"), routingKey: "{a}:events") == .integer(1))
+            #expect(try await pool.send(RedisCommand("SPUBLISH", "{b}:events", "two"), routingKey: "{b}:events") == .integer(1))
+            // A global PUBLISH on the same name reaches no shard subscriber.
+            #expect(try await pool.send(RedisCommand("PUBLISH", "{a}:events", "global")) == .integer(0))
+            try await eventually("both messages") { messages.withLock { $0 } == ["{a}:events:one", "{b}:events:two"] }
+            running.cancel()
+            await running.value
+        }
+    }
+}

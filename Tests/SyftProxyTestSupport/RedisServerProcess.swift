@@ -113,12 +113,12 @@ public final class RedisServerProcess: Sendable {
 
 /// Runs redis-cli against 127.0.0.1:`port` (a server or a sentinel), bounded in time, and
 /// returns its trimmed output.
-func runRedisCLI(port: Int, password: String? = nil, _ arguments: [String]) throws -> String {
+func runRedisCLI(port: Int, password: String? = nil, _ arguments: [String], within seconds: Double = 10) throws -> String {
     let auth = password.map { ["-a", $0, "--no-auth-warning"] } ?? []
     let cli = try ChildProcess("/usr/bin/redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--raw"] + auth + arguments, collectOutput: true)
-    guard cli.waitUntilExit(within: 10) else {
+    guard cli.waitUntilExit(within: seconds) else {
         cli.kill9()
-        throw TestFailure("redis-cli \(arguments.joined(separator: " ")) did not finish within 10 s")
+        throw TestFailure("redis-cli \(arguments.joined(separator: " ")) did not finish within \(Int(seconds)) s")
     }
     cli.waitForOutputEnd(within: 2)
     return cli.output.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -11,6 +11,8 @@ import Synchronization
 /// block. `makeStream` hands them to an `AsyncStream` instead.
 public final class RedisSubscriber: Sendable {
     public let configuration: RedisConfiguration
+    /// Shard channels (SSUBSCRIBE, Redis 7) instead of global ones (SUBSCRIBE).
+    public let sharded: Bool
     private let eventLoopGroup: any EventLoopGroup
     let logger: Logger
     private let deliver: @Sendable (RedisSubscriberEvent) -> Void
@@ -24,21 +26,21 @@ public final class RedisSubscriber: Sendable {
     }
 
     public convenience init(
-        configuration: RedisConfiguration, channels: [String] = [],
+        configuration: RedisConfiguration, channels: [String] = [], sharded: Bool = false,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
         onEvent: @escaping @Sendable (RedisSubscriberEvent) -> Void
     ) {
-        self.init(configuration: configuration, channels: channels, eventLoopGroup: eventLoopGroup, logger: logger, deliver: onEvent, finish: {})
+        self.init(configuration: configuration, channels: channels, sharded: sharded, eventLoopGroup: eventLoopGroup, logger: logger, deliver: onEvent, finish: {})
     }
 
     /// `onSubscribed` runs after every completed (re)subscription.
     public convenience init(
-        configuration: RedisConfiguration, channels: [String] = [],
+        configuration: RedisConfiguration, channels: [String] = [], sharded: Bool = false,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
         onMessage: @escaping @Sendable (_ channel: String, _ payload: [UInt8]) -> Void,
         onSubscribed: @escaping @Sendable () -> Void = {}
     ) {
-        self.init(configuration: configuration, channels: channels, eventLoopGroup: eventLoopGroup, logger: logger) { event in
+        self.init(configuration: configuration, channels: channels, sharded: sharded, eventLoopGroup: eventLoopGroup, logger: logger) { event in
             switch event {
             case .message(let channel, let payload): onMessage(channel, payload)
             case .subscribed: onSubscribed()
@@ -47,10 +49,11 @@ public final class RedisSubscriber: Sendable {
     }
 
     private init(
-        configuration: RedisConfiguration, channels: [String], eventLoopGroup: any EventLoopGroup, logger: Logger,
+        configuration: RedisConfiguration, channels: [String], sharded: Bool = false, eventLoopGroup: any EventLoopGroup, logger: Logger,
         deliver: @escaping @Sendable (RedisSubscriberEvent) -> Void, finish: @escaping @Sendable () -> Void
     ) {
         self.configuration = configuration
+        self.sharded = sharded
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         self.deliver = deliver
@@ -61,13 +64,13 @@ public final class RedisSubscriber: Sendable {
     /// A subscriber whose events arrive on a stream, which finishes when `run()` returns.
     /// The stream buffers without bound unless told otherwise: keep consuming it.
     public static func makeStream(
-        configuration: RedisConfiguration, channels: [String] = [],
+        configuration: RedisConfiguration, channels: [String] = [], sharded: Bool = false,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
         bufferingPolicy: AsyncStream<RedisSubscriberEvent>.Continuation.BufferingPolicy = .unbounded
     ) -> (subscriber: RedisSubscriber, events: AsyncStream<RedisSubscriberEvent>) {
         let (events, continuation) = AsyncStream.makeStream(of: RedisSubscriberEvent.self, bufferingPolicy: bufferingPolicy)
         let subscriber = RedisSubscriber(
-            configuration: configuration, channels: channels, eventLoopGroup: eventLoopGroup, logger: logger,
+            configuration: configuration, channels: channels, sharded: sharded, eventLoopGroup: eventLoopGroup, logger: logger,
             deliver: { continuation.yield($0) }, finish: { continuation.finish() })
         return (subscriber, events)
     }
@@ -86,7 +89,7 @@ public final class RedisSubscriber: Sendable {
         }
         guard !added.isEmpty, let connection else { return }
         // A failed write closes the connection, and the next one subscribes to everything.
-        try? connection.post(RedisCommand(["SUBSCRIBE"] + added))
+        for command in subscribeCommands(added) { try? connection.post(command) }
     }
 
     public func unsubscribe(channels: [String]) {
@@ -96,7 +99,8 @@ public final class RedisSubscriber: Sendable {
             return (state.connection, removed)
         }
         guard !removed.isEmpty, let connection else { return }
-        try? connection.post(RedisCommand(["UNSUBSCRIBE"] + removed))
+        let verb = sharded ? "SUNSUBSCRIBE" : "UNSUBSCRIBE"
+        try? connection.post(RedisCommand([verb] + removed))
     }
 
     /// Stays subscribed until the task is cancelled.
@@ -119,7 +123,12 @@ public final class RedisSubscriber: Sendable {
         while !Task.isCancelled {
             do {
                 let connection = try await RedisConnection.connect(configuration: configuration, eventLoop: eventLoopGroup.next(), logger: logger)
-                let tracker = SubscriptionTracker(reconnected: subscribedBefore, deliver: deliver)
+                let tracker = SubscriptionTracker(reconnected: subscribedBefore, sharded: sharded, deliver: deliver) { [weak connection] channel in
+                    // Redis dropped a shard subscription we still want (its slot moved to
+                    // another node): a new connection subscribes again wherever it is now.
+                    guard self.channels.contains(channel) else { return }
+                    connection?.channel.close(promise: nil)
+                }
                 // Pushes are routed before the connection is shared, so no confirmation of a
                 // concurrent `subscribe(channels:)` can arrive unrouted.
                 connection.deliverPushes { tracker.handle($0) }
@@ -128,7 +137,7 @@ public final class RedisSubscriber: Sendable {
                     return state.channels
                 }
                 tracker.expect(channels)
-                if !channels.isEmpty { try connection.post(RedisCommand(["SUBSCRIBE"] + channels)) }
+                for command in subscribeCommands(channels) { try connection.post(command) }
                 if failures > 0 { logger.info("Redis subscription connection restored", metadata: ["redis": "\(configuration.endpointDescription)"]) }
                 failures = 0
                 backoff.reset()
@@ -145,6 +154,14 @@ public final class RedisSubscriber: Sendable {
             }
             try? await Task.sleep(for: backoff.next())
         }
+    }
+
+    /// A shard channel is subscribed on its own: one SSUBSCRIBE may only name channels of one
+    /// slot on a cluster.
+    private func subscribeCommands(_ channels: [String]) -> [RedisCommand] {
+        guard !channels.isEmpty else { return [] }
+        if sharded { return channels.map { RedisCommand("SSUBSCRIBE", $0) } }
+        return [RedisCommand(["SUBSCRIBE"] + channels)]
     }
 
     private static func unique(_ channels: [String]) -> [String] {
