@@ -28,7 +28,9 @@ struct Report {
                                m.milliseconds(50), m.milliseconds(90), m.milliseconds(99), m.maxMilliseconds, m.errors, rateRatio, latencyRatio))
         }
         Swift.print("")
-        for (name, value) in rates.sorted(by: { $0.key < $1.key }) { Swift.print(String(format: "%-52@ %10.0f", name as NSString, value)) }
+        for (name, value) in rates.sorted(by: { $0.key < $1.key }) {
+            Swift.print(String(format: value < 100 ? "%-52@ %10.2f" : "%-52@ %10.0f", name as NSString, value))
+        }
         for (name, values) in memory.sorted(by: { $0.key < $1.key }) {
             Swift.print(String(format: "%-52@ %@", name as NSString, values.map { String(format: "%.1f", $0) }.joined(separator: ", ") as NSString))
         }

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Testing
 import SyftProxyCore
@@ -66,59 +67,86 @@ import SyftProxyCore
         // Deliveries to six stalled endpoints arrive interleaved, as they do from the shared list.
         var taken = 0
         for _ in 0..<8 {
-            for app in 0..<6 where slots.take(for: "stalled-\(app)") { taken += 1 }
+            for app in 0..<6 where slots.take(for: "stalled-\(app)") != nil { taken += 1 }
         }
         #expect(taken == 24, "busy endpoints may share three quarters of the slots")
-        #expect(!slots.take(for: "stalled-0"))
+        #expect(slots.take(for: "stalled-0") == nil)
         // The last quarter takes only endpoints with nothing in flight, one delivery each.
-        #expect(slots.take(for: "stalled-7"))
-        #expect(!slots.take(for: "stalled-7"))
-        var healthy = 0
-        for app in 0..<10 where slots.take(for: "healthy-\(app)") { healthy += 1 }
-        #expect(healthy == 7)
-        slots.give(for: "healthy-0")
-        #expect(!slots.take(for: "stalled-0"), "a freed reserve slot does not go to an endpoint that has deliveries in flight")
-        #expect(slots.take(for: "healthy-0"))
+        #expect(slots.take(for: "stalled-7") != nil)
+        #expect(slots.take(for: "stalled-7") == nil)
+        var healthy: [PushSlots.Ticket] = []
+        for app in 0..<10 { if let ticket = slots.take(for: "healthy-\(app)") { healthy.append(ticket) } }
+        #expect(healthy.count == 7)
+        slots.give(healthy[0])
+        #expect(slots.take(for: "stalled-0") == nil, "a freed reserve slot does not go to an endpoint that has deliveries in flight")
+        #expect(slots.take(for: "healthy-0") != nil)
     }
 
-    @Test func oneEndpointIsHeldToItsShare() {
+    /// Time as the test sets it.
+    final class ManualClock: Sendable {
+        private let current = Mutex(1_000_000.0)
+        var now: @Sendable () -> Double { { self.current.withLock { $0 } } }
+        func advance(by seconds: Double) { current.withLock { $0 += seconds } }
+    }
+
+    @Test func anEndpointThatAnswersFastMayUseEverySlotOutsideTheReserve() {
+        let clock = ManualClock()
+        let slots = PushSlots(capacity: 32, share: 8, now: clock.now)
+        var tickets = (0..<20).compactMap { _ in slots.take(for: "fast") }
+        #expect(tickets.count == 8, "an endpoint with no history is held to its share")
+        clock.advance(by: 0.005)
+        for ticket in tickets { slots.give(ticket) }
+        tickets = (0..<40).compactMap { _ in slots.take(for: "fast") }
+        #expect(tickets.count == 24, "once its deliveries come back fast, it may use three quarters of the slots")
+        #expect(slots.take(for: "other") != nil, "the reserve stays for endpoints with nothing in flight")
+        // The same endpoint stalls: its deliveries in flight grow old, and it is back to its share.
+        clock.advance(by: 1)
+        slots.give(tickets.removeLast())
+        #expect(slots.take(for: "fast") == nil)
+        for ticket in tickets.prefix(16) { slots.give(ticket) }
+        #expect(slots.take(for: "fast") != nil, "7 deliveries in flight leave room for one more under the share of 8")
+        #expect(slots.take(for: "fast") == nil)
+    }
+
+    @Test func oneEndpointIsHeldToItsShare() throws {
         let slots = PushSlots(capacity: 32, share: 8)
         var taken = 0
-        for _ in 0..<20 where slots.take(for: "only") { taken += 1 }
+        for _ in 0..<20 where slots.take(for: "only") != nil { taken += 1 }
         #expect(taken == 8)
         let single = PushSlots(capacity: 1, share: 1)
-        #expect(single.take(for: "a"))
-        #expect(!single.take(for: "b"))
-        single.give(for: "a")
-        #expect(single.take(for: "b"))
+        let first = try #require(single.take(for: "a"))
+        #expect(single.take(for: "b") == nil)
+        single.give(first)
+        #expect(single.take(for: "b") != nil)
     }
 
     @Test func aWaitingDeliveryGetsItsEndpointsNextSlot() async throws {
-        let slots = PushSlots(capacity: 32, share: 1)
-        #expect(slots.take(for: "a"))
+        // A first delivery of 50 ms counts as slow here, so the endpoint stays at its share.
+        let slots = PushSlots(capacity: 32, share: 1, stallAge: 0.01)
+        let first = try #require(slots.take(for: "a"))
         let waiter = Task { await slots.waitForSlot(for: "a", until: Timestamp.now() + 5) }
         try await Task.sleep(for: .milliseconds(50))
         let freedAt = Date()
-        slots.give(for: "a")
-        #expect(await waiter.value)
+        slots.give(first)
+        #expect(await waiter.value != nil)
         // Woken by the freed slot, well before its own 5 s limit (generous: the suite runs in parallel).
         #expect(Date().timeIntervalSince(freedAt) < 3)
-        #expect(!slots.take(for: "a"), "the waiter holds the endpoint's one slot now")
-        #expect(await slots.waitForSlot(for: "a", until: Timestamp.now() + 0.05) == false)
+        #expect(slots.take(for: "a") == nil, "the waiter holds the endpoint's one slot now")
+        #expect(await slots.waitForSlot(for: "a", until: Timestamp.now() + 0.05) == nil)
     }
 
     @Test func aStalledWaiterLetsTheDispatcherLeaseForTheReserve() async throws {
         // Four slots, one of them reserved: three deliveries to "a" fill the shared part.
         let slots = PushSlots(capacity: 4, share: 4, stallAge: 0.1)
-        for _ in 0..<3 { #expect(slots.take(for: "a")) }
+        for _ in 0..<3 { #expect(slots.take(for: "a") != nil) }
         let waiter = Task { await slots.waitForSlot(for: "a", until: Timestamp.now() + 5) }
         try await Task.sleep(for: .milliseconds(20))
         // Three running and one waiting leave nothing to lease until the waiter looks stalled.
         let started = Date()
         #expect(await slots.waitForFree() == 1)
         #expect(Date().timeIntervalSince(started) >= 0.05)
-        #expect(slots.take(for: "b"))
+        #expect(slots.take(for: "b") != nil)
         waiter.cancel()
-        #expect(await waiter.value == false)
+        #expect(await waiter.value == nil)
     }
 }

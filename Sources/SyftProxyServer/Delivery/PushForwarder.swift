@@ -28,7 +28,7 @@ public struct PushForwarder: Service {
     let logger: Logger
     let syftBox: SyftBoxTransport?
 
-    /// How long a delivery to an endpoint at its share waits on this replica for one of the
+    /// How long a delivery to an endpoint at its limit waits on this replica for one of the
     /// endpoint's slots before it goes back to the store.
     static let localWait = 0.5
     /// How long such a delivery then waits in the store before it is leased again; long
@@ -76,16 +76,16 @@ public struct PushForwarder: Service {
                     }
                     for delivery in deliveries {
                         let endpoint = PushTarget(url: delivery.url)?.endpointKey ?? delivery.url
-                        if slots.take(for: endpoint) {
+                        if let slot = slots.take(for: endpoint) {
                             group.addTask {
                                 await deliver(delivery, endpoint: endpoint)
-                                slots.give(for: endpoint)
+                                slots.give(slot)
                             }
                         } else {
                             group.addTask {
-                                if await slots.waitForSlot(for: endpoint, until: Timestamp.now() + Self.localWait) {
+                                if let slot = await slots.waitForSlot(for: endpoint, until: Timestamp.now() + Self.localWait) {
                                     await deliver(delivery, endpoint: endpoint)
-                                    slots.give(for: endpoint)
+                                    slots.give(slot)
                                 } else {
                                     metrics.pushFailure("endpoint_busy")
                                     await deferDelivery(delivery.record, by: Self.busyDeferral * Double.random(in: 0.5...1.0))
