@@ -44,7 +44,9 @@ import Testing
             let answer = try await sender.value
             #expect(answer.status == 200)
             #expect(answer.json?["result"] == 5)
-            #expect(try await http.get("/").json?["store"] == "redis")
+            let info = try await http.get("/").json
+            #expect(info?["store"] == "redis")
+            #expect(info?["store_topology"] == ["mode": "standalone", "nodes": 1, "reachable_nodes": 1])
         }
     }
 

@@ -41,6 +41,7 @@ import Testing
         defer { proxy.stop() }
         let http = HTTP(baseURL: proxy.baseURL)
         try await eventually("the replica is ready through the sentinels", within: 10) { (try? await http.get("/ready"))?.status == 200 }
+        #expect(try await http.get("/").json?["store_topology"]?["mode"] == "sentinel")
         #expect(await Self.roundTrip(http), "no round trip through the first master:\n\(proxy.log)")
 
         let killedAt = Date()

@@ -102,8 +102,9 @@ import SyftProxyServer
         try await withProxy { (client: any TestClientProtocol, _: ProxyEnvironment) async throws in
             let info = try await client.get("/")
             #expect(info.status == .ok)
-            for key in ["name", "version", "replica_id", "store", "uptime_seconds"] { #expect(info.json?[key] != nil) }
+            for key in ["name", "version", "replica_id", "store", "store_topology", "uptime_seconds"] { #expect(info.json?[key] != nil) }
             #expect(info.json?["store"] == "memory")
+            #expect(info.json?["store_topology"] == ["mode": "embedded", "nodes": 1, "reachable_nodes": 1])
             #expect(info.json?["replica_id"] == "test-replica")
             #expect(try await client.get("/health").status == .ok)
             #expect(try await client.get("/ready").status == .ok)

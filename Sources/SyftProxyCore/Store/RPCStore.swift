@@ -138,6 +138,9 @@ public protocol RPCStore: Sendable {
     /// "memory" or "redis", as GET / reports it.
     var backendName: String { get }
 
+    /// The backend's deployment and reachable nodes, as GET / and /ready report them.
+    var topology: StoreTopology { get }
+
     /// Fails when the store cannot be reached; /ready uses it.
     func ping() async throws
 
@@ -254,6 +257,8 @@ public protocol RPCStore: Sendable {
 public let pullConsumerWindow: Double = 60
 
 extension RPCStore {
+    public var topology: StoreTopology { .embedded }
+
     /// An answer that does not come from a lease holder.
     public func answer(id: String, with answer: RPCAnswer) async throws -> AnswerOutcome {
         try await self.answer(id: id, with: answer, leaseToken: nil)

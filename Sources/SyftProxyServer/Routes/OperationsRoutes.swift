@@ -20,6 +20,7 @@ struct OperationsRoutes: Sendable {
                 "version": .string(environment.version),
                 "replica_id": .string(environment.replicaID),
                 "store": .string(environment.store.backendName),
+                "store_topology": Self.topologyDocument(environment.store.topology),
                 "uptime_seconds": .double((Timestamp.now() - environment.startedAt).rounded(.down)),
                 "started_at": .string(Timestamp.iso8601(environment.startedAt)),
                 "docs": "/openapi.json",
@@ -31,6 +32,15 @@ struct OperationsRoutes: Sendable {
         router.get("/ready") { _, _ in
             do {
                 try await environment.store.ping()
+                let topology = environment.store.topology
+                // Still ready: every replica sees the same unreachable shard, so taking them all
+                // out of the Service would stop the calls the other shards can serve.
+                guard !topology.isDegraded else {
+                    return JSONResponse.make([
+                        "status": "degraded", "store": .string(environment.store.backendName),
+                        "detail": .string("\(topology.nodes - topology.reachableNodes) of \(topology.nodes) Redis masters are unreachable; requests whose shard lives there fail with 503"),
+                    ])
+                }
                 return JSONResponse.make(["status": "ready", "store": .string(environment.store.backendName)])
             } catch {
                 return JSONResponse.make(
@@ -57,5 +67,9 @@ struct OperationsRoutes: Sendable {
                 return JSONResponse.make(["detail": .string("this build's API description cannot be served: \(error)")], status: .internalServerError)
             }
         }
+    }
+
+    static func topologyDocument(_ topology: StoreTopology) -> JSONValue {
+        ["mode": .string(topology.mode), "nodes": .int(topology.nodes), "reachable_nodes": .int(topology.reachableNodes)]
     }
 }
