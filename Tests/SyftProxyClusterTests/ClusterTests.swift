@@ -46,7 +46,10 @@ import SyftProxyTestSupport
         defer { cluster.stop() }
         let id = try #require(try await send(cluster.http(0)).json?["id"]?.stringValue)
         // An open request is kept until its deadline (the send's 20 s timeout), then the TTL.
-        let ttl = Int(try cluster.redis.redisCLI(["TTL", "rpc:{syft}:\(id)"])) ?? -2
+        // The record's key carries its shard's tag (RedisKeys); the id is its only unique part.
+        let key = try cluster.redis.redisCLI(["KEYS", "rpc:*:\(id)"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(key.hasPrefix("rpc:{syft:") && key.hasSuffix(id), "record key '\(key)'")
+        let ttl = Int(try cluster.redis.redisCLI(["TTL", key])) ?? -2
         #expect(ttl > 130 && ttl <= 140, "TTL was \(ttl)")
     }
 
