@@ -297,9 +297,9 @@ enum Scripts {
     return 1
     """#)
 
-    /// KEYS: the shard's 7, the record. ARGV: id, delay seconds, lease token. 1 when the request stays leased for the delay, its
-    /// attempt not counted; the sweep puts it back on its queue once that lease passes. 0 when
-    /// the token is not the current lease's.
+    /// KEYS: the shard's 7, the record. ARGV: id, delay seconds, lease token. 1 when the
+    /// request stays leased for the delay, its attempt not counted; the sweep puts it back on
+    /// its queue once that lease passes. 0 when the token is not the current lease's.
     static let deferDelivery = RedisScriptSource(prelude + #"""
     local id = ARGV[1]
     local k = KEYS[8]
@@ -313,9 +313,9 @@ enum Scripts {
     return 1
     """#)
 
-    /// KEYS: the shard's 7, the record. ARGV: id, SyftBox sender, lease token or ''. 1 when the request, open (and leased with
-    /// that token, when one is given), is now marked as written through SyftBox as that sender
-    /// (field `sbx`); 0, and nothing changed, otherwise.
+    /// KEYS: the shard's 7, the record. ARGV: id, SyftBox sender, lease token or ''. 1 when the
+    /// request, open (and leased with that token, when one is given), is now marked as written
+    /// through SyftBox as that sender (field `sbx`); 0, and nothing changed, otherwise.
     static let markSyftBox = RedisScriptSource(prelude + #"""
     local k = KEYS[8]
     local st = redis.call('HMGET', k, 'state', 'ltok', 'deadline')

@@ -104,6 +104,29 @@ import Testing
         }
     }
 
+    /// A replica that died between an Idempotency-Key's claim and its create left a claim
+    /// without a record: the retry creates the claimed id, once; another body is still refused.
+    @Test func aClaimWithoutARecordIsCreatedByTheRetry() async throws {
+        try await Self.withStore { (harness: Harness) async throws in
+            let store = harness.store
+            let lost = newRequest(store)
+            let key = idempotencyKey("crashed", for: lost)
+            _ = try await harness.pool.eval(
+                store.scripts.claimIdempotencyKey, keys: [store.keys.idempotency(key)], args: [lost.id, key.requestDigest, "60000"])
+            #expect(try await store.record(id: lost.id) == nil)
+            let retry = newRequest(store)
+            guard case .created(let record)? = try await store.create([retry], idempotencyKey: idempotencyKey("crashed", for: retry)).first else {
+                Issue.record("the retry did not create the claimed request"); return
+            }
+            #expect(record.id == lost.id)
+            let again = newRequest(store)
+            #expect(try await store.create([again], idempotencyKey: idempotencyKey("crashed", for: again)) == [.duplicate(try #require(try await store.record(id: lost.id)))])
+            let other = newRequest(store, params: ["other": true])
+            await #expect(throws: IdempotencyKeyReused.self) { _ = try await store.create([other], idempotencyKey: idempotencyKey("crashed", for: other)) }
+            #expect(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 10).map(\.id) == [lost.id])
+        }
+    }
+
     /// Every kind of call, through the slot checker: none mixes slots, and they reach many shards.
     @Test func representativeOperationsStayOnOneSlotEach() async throws {
         try await Self.withStore { (harness: Harness) async throws in
