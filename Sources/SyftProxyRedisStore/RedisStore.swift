@@ -91,7 +91,7 @@ public final class RedisStore: RPCStore {
     }
 
     public func record(id: String) async throws -> RPCRecord? {
-        guard let shard = shard(ofID: id) else { return nil }
+        guard let shard = try await shard(ofID: id) else { return nil }
         return try RecordCoding.record(from: try await evaluate(scripts.read, shard, [shard.request(id)], [id]))
     }
 
@@ -105,7 +105,7 @@ public final class RedisStore: RPCStore {
     }
 
     public func renewLease(id: String, token: String) async throws -> LeaseRenewal {
-        guard let shard = shard(ofID: id) else { return .ended }
+        guard let shard = try await shard(ofID: id) else { return .ended }
         switch try await evaluate(scripts.renew, shard, [shard.request(id)], [id, String(settings.leaseSeconds), token]).int {
         case 1: return .renewed
         case 0: return .lost
@@ -115,22 +115,22 @@ public final class RedisStore: RPCStore {
 
     @discardableResult
     public func releaseLease(id: String, token: String) async throws -> Bool {
-        guard let shard = shard(ofID: id) else { return false }
+        guard let shard = try await shard(ofID: id) else { return false }
         return try await evaluate(scripts.release, shard, [shard.request(id)], [id, token]).int == 1
     }
 
     public func deferDelivery(id: String, token: String, by seconds: Double) async throws -> Bool {
-        guard let shard = shard(ofID: id) else { return false }
+        guard let shard = try await shard(ofID: id) else { return false }
         return try await evaluate(scripts.deferDelivery, shard, [shard.request(id)], [id, JSONValue.format(seconds), token]).int == 1
     }
 
     public func markSyftBoxDelivery(id: String, sender: String, leaseToken: String?) async throws -> Bool {
-        guard let shard = shard(ofID: id) else { return false }
+        guard let shard = try await shard(ofID: id) else { return false }
         return try await evaluate(scripts.markSyftBox, shard, [shard.request(id)], [id, sender, leaseToken ?? ""]).int == 1
     }
 
     public func answer(id: String, with answer: RPCAnswer, leaseToken: String?) async throws -> AnswerOutcome {
-        guard let shard = shard(ofID: id) else { return .notFound }
+        guard let shard = try await shard(ofID: id) else { return .notFound }
         let args: [String]
         switch answer {
         case .result(let value): args = [id, "result", value.compactString, leaseToken ?? ""]
@@ -345,8 +345,11 @@ public final class RedisStore: RPCStore {
 
     // MARK: Redis access
 
-    func shard(ofID id: String) -> ShardKeys? {
-        keys.shard(ofID: id).map { keys.shards[$0] }
+    /// The id's shard; nil, with no Redis call, for an id of no shard. The layout is checked
+    /// first, so a replica with another shard count refuses instead of answering "unknown".
+    func shard(ofID id: String) async throws -> ShardKeys? {
+        try await requireLayout()
+        return keys.shard(ofID: id).map { keys.shards[$0] }
     }
 
     /// A shard script: the shard's fixed keys, then the script's own.
@@ -379,7 +382,7 @@ public final class RedisStore: RPCStore {
 
     // MARK: Layout record
 
-    private func requireLayout() async throws {
+    func requireLayout() async throws {
         switch layoutState.withLock({ $0 }) {
         case .matches: return
         case .differs(let stored): throw layoutMismatch(stored: stored)

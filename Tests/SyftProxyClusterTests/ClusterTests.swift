@@ -53,6 +53,27 @@ import SyftProxyTestSupport
         #expect(ttl > 130 && ttl <= 140, "TTL was \(ttl)")
     }
 
+    /// Replicas must agree on PROXY_REDIS_SHARDS: one started with another count than the
+    /// deployment's recorded one stays unready and refuses calls, naming both counts, instead of
+    /// missing the running requests.
+    @Test func aReplicaWithAnotherShardCountRefusesToServe() async throws {
+        let cluster = try await Cluster.launch(replicas: 1)
+        defer { cluster.stop() }
+        let id = try #require(try await send(cluster.http(0)).json?["id"]?.stringValue)
+        var environment = cluster.environment
+        environment["PROXY_REDIS_SHARDS"] = "8"
+        let stray = try await ProxyProcess.launch(environment: environment)
+        defer { stray.stop() }
+        let strayHTTP = HTTP(baseURL: stray.baseURL)
+        let ready = try await strayHTTP.get("/ready")
+        #expect(ready.status == 503)
+        let detail = ready.json?["detail"]?.stringValue ?? ""
+        #expect(detail.contains("PROXY_REDIS_SHARDS=8") && detail.contains("16 shards"), "\(detail)")
+        #expect(try await strayHTTP.get("/rpc/status/\(id)").status == 503)
+        #expect(try await send(strayHTTP).status == 503)
+        #expect(try await cluster.http(0).get("/rpc/status/\(id)").status == 200)
+    }
+
     @Test func consumerThatLeasesAndDiesGetsItsRequestRedelivered() async throws {
         let cluster = try await Cluster.launch(environment: ["PROXY_LEASE_SECONDS": "1", "PROXY_MAX_ATTEMPTS": "3"])
         defer { cluster.stop() }

@@ -212,6 +212,8 @@ import Testing
         }
         await #expect(throws: StoreError.self) { _ = try await other.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1) }
         await #expect(throws: StoreError.self) { _ = try await other.stats() }
+        // Even an id this replica cannot place is refused, not reported unknown.
+        await #expect(throws: StoreError.self) { _ = try await other.record(id: RequestIDs.random(embedding: 12)) }
         #expect(throws: StoreError.self) { _ = try RedisStore(deployment: pool, settings: StoreSettings(), shards: 1025) }
     }
 }
