@@ -24,6 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Deliveries before an unanswered request fails (PROXY_MAX_ATTEMPTS, default 3).") var maxAttempts: Int?
     @Option(help: "Largest params object in bytes (PROXY_MAX_PARAMS_BYTES, default 1000000).") var maxParamsBytes: Int?
     @Option(help: "Largest request body in bytes (PROXY_MAX_BODY_BYTES, default 4 x params limit).") var maxBodyBytes: Int?
+    @Option(help: "Virtual shards of the Redis key layout, 1..1024; the same on every replica (PROXY_REDIS_SHARDS, default 16).") var redisShards: Int?
     @Option(help: "Seconds a delivery may take before it is delivered again (PROXY_LEASE_SECONDS, default 30).") var leaseSeconds: Double?
     @Option(help: "This replica's id (PROXY_REPLICA_ID, default: generated).") var replicaID: String?
     @Option(help: "Requests per minute per identity or client address, 0 = off (PROXY_RATE_LIMIT).") var rateLimit: Int?
@@ -104,6 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxParamsBytes { configuration.maxParamsBytes = maxParamsBytes }
         if let maxBodyBytes { configuration.maxBodyBytesOverride = maxBodyBytes }
         if let leaseSeconds { configuration.leaseSeconds = leaseSeconds }
+        if let redisShards { configuration.redisShards = redisShards }
         if let replicaID { configuration.replicaID = replicaID }
         if let rateLimit { configuration.rateLimit = rateLimit }
         if let apiKeysFile { configuration.apiKeysFile = apiKeysFile }

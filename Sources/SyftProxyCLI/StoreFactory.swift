@@ -22,8 +22,9 @@ enum StoreFactory {
     }
 }
 
-/// The shared store: a fixed pool of pipelined connections and one subscriber connection
-/// per replica, whatever the number of waiting callers; the store's service runs them.
+/// The shared store: a fixed pool of pipelined connections and one shard subscriber connection
+/// per replica, whatever the number of waiting callers; the store's service runs them. The
+/// store sees the pool only as a `RedisDeployment`, so a cluster client drops in here.
 enum RedisBackend {
     static let connectionCount = 4
 
@@ -38,7 +39,10 @@ enum RedisBackend {
         // Certificates that cannot be read stop the replica now, not at each connect.
         do { _ = try tls?.makeContext() } catch { throw ConfigurationError("\(error)") }
         let pool = RedisConnectionPool(configuration: redis, connectionCount: connectionCount, logger: logger)
-        let store = RedisStore(pool: pool, settings: configuration.storeSettings, logger: logger)
+        let store: RedisStore
+        do {
+            store = try RedisStore(deployment: pool, settings: configuration.storeSettings, shards: configuration.redisShards, logger: logger)
+        } catch { throw ConfigurationError("\(error)") }
         return StoreFactory.Backend(store: store, services: [store.service])
     }
 }

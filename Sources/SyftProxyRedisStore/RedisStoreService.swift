@@ -3,19 +3,20 @@ import Synchronization
 import SyftProxyCore
 import SyftProxyRedis
 
-/// Runs a RedisStore's connections: the command pool and the subscriber whose wake-ups the
-/// store routes to its waiters. Graceful shutdown (or cancellation) closes both.
+/// Runs a RedisStore's connections: the deployment's command connections and the shard
+/// subscriber whose wake-ups the store routes to its waiters. Graceful shutdown (or
+/// cancellation) closes both.
 public struct RedisStoreService: Service, CustomStringConvertible {
     let store: RedisStore
 
     public var description: String { "redis-store" }
 
     public func run() async throws {
-        let pool = store.pool
+        let deployment = store.deployment
         let subscriber = store.subscriber
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
-                group.addTask { await pool.run() }
+                group.addTask { await deployment.run() }
                 group.addTask { await subscriber.run() }
             }
         }
@@ -27,18 +28,22 @@ public struct RedisStoreService: Service, CustomStringConvertible {
 /// the store.
 final class StoreWakeups: Sendable {
     let finals = WakeupRegistry<String>()
-    /// Waiters for work on a list, keyed by the list's key: pull queues and the push queue.
+    /// Waiters for work on a list, keyed by the list's key for pull queues and by
+    /// ``pushWaiters`` for push work on any shard.
     let queueWaiters = WakeupRegistry<String>()
-    private let pushQueue: String
+    /// No queue key starts without its tag's brace, so this cannot meet one.
+    static let pushWaiters = "push"
+    let pushShards: PushShards
     /// Ids this replica is recording an answer for, with how many answers are in flight. Their
     /// published wake-up is ignored: the answering call wakes local senders itself, final record
     /// in hand.
     private let answering = Mutex<[String: Int]>([:])
     private let confirmed = Atomic<Bool>(false)
 
-    init(pushQueue: String) { self.pushQueue = pushQueue }
+    init(pushShards: PushShards) { self.pushShards = pushShards }
 
-    func route(_ event: WakeupEvent) {
+    /// `shard` is the shard whose channel carried the event.
+    func route(_ event: WakeupEvent, shard: Int?) {
         switch event {
         case .final(let id):
             if answering.withLock({ $0[id] != nil }) { return }
@@ -46,17 +51,25 @@ final class StoreWakeups: Sendable {
         case .queued(let list):
             queueWaiters.signalOne(list)
         case .pushQueued:
-            queueWaiters.signal(pushQueue)
+            if let shard { pushQueued(shard) }
         }
+    }
+
+    /// Marks before signalling, so a push worker that checks the marks after registering its
+    /// wait either sees the mark or gets the signal.
+    func pushQueued(_ shard: Int) {
+        pushShards.mark(shard)
+        queueWaiters.signal(Self.pushWaiters)
     }
 
     /// True once a subscription was confirmed.
     var hasSubscribed: Bool { confirmed.load(ordering: .relaxed) }
 
     /// After every (re)subscription: messages may have been missed while the subscription was
-    /// down, so everyone re-checks.
+    /// down, so everyone re-checks, push workers on every shard.
     func subscribed() {
         confirmed.store(true, ordering: .relaxed)
+        pushShards.markAll(at: Timestamp.now())
         finals.signalAll()
         queueWaiters.signalAll()
     }

@@ -1,4 +1,4 @@
-/// One message on the store's events channel: which waiters a transition may have unblocked.
+/// One message on a shard's events channel: which waiters a transition may have unblocked.
 /// The scripts publish it through the Lua functions `luaPublishers` defines (so the text is
 /// spelled here only) and RedisStore routes what its subscriber hears with `init(parsing:)`.
 public enum WakeupEvent: Sendable, Hashable {
@@ -6,7 +6,8 @@ public enum WakeupEvent: Sendable, Hashable {
     case final(id: String)
     /// Work was queued on the pull queue with this list key: one of its long-polls leases it.
     case queued(list: String)
-    /// Work was queued for push delivery: the push workers lease it.
+    /// Work was queued for push delivery on the shard whose channel carried it: the push
+    /// workers lease it there.
     case pushQueued
 
     static let finalPrefix = "d:"
@@ -39,11 +40,11 @@ public enum WakeupEvent: Sendable, Hashable {
         }
     }
 
-    /// The scripts' publishing functions, part of their prelude; `ns` is the namespace and
-    /// `ns .. ':events'` the channel (RedisKeys.events).
+    /// The scripts' publishing functions, part of the shard prelude; `chan` is the shard's
+    /// channel (ShardKeys.channel), declared in KEYS, so SPUBLISH stays on the script's slot.
     static let luaPublishers = """
-        local function publishFinal(id) redis.call('PUBLISH', ns .. ':events', '\(finalPrefix)' .. id) end
-        local function publishQueued(list) redis.call('PUBLISH', ns .. ':events', '\(queuedPrefix)' .. list) end
-        local function publishPushQueued() redis.call('PUBLISH', ns .. ':events', '\(pushQueuedText)') end
+        local function publishFinal(id) redis.call('SPUBLISH', chan, '\(finalPrefix)' .. id) end
+        local function publishQueued(list) redis.call('SPUBLISH', chan, '\(queuedPrefix)' .. list) end
+        local function publishPushQueued() redis.call('SPUBLISH', chan, '\(pushQueuedText)') end
         """
 }

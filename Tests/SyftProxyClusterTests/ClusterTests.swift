@@ -46,8 +46,32 @@ import SyftProxyTestSupport
         defer { cluster.stop() }
         let id = try #require(try await send(cluster.http(0)).json?["id"]?.stringValue)
         // An open request is kept until its deadline (the send's 20 s timeout), then the TTL.
-        let ttl = Int(try cluster.redis.redisCLI(["TTL", "rpc:{syft}:\(id)"])) ?? -2
+        // The record's key carries its shard's tag (RedisKeys); the id is its only unique part.
+        let key = try cluster.redis.redisCLI(["KEYS", "rpc:*:\(id)"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(key.hasPrefix("rpc:{syft:") && key.hasSuffix(id), "record key '\(key)'")
+        let ttl = Int(try cluster.redis.redisCLI(["TTL", key])) ?? -2
         #expect(ttl > 130 && ttl <= 140, "TTL was \(ttl)")
+    }
+
+    /// Replicas must agree on PROXY_REDIS_SHARDS: one started with another count than the
+    /// deployment's recorded one stays unready and refuses calls, naming both counts, instead of
+    /// missing the running requests.
+    @Test func aReplicaWithAnotherShardCountRefusesToServe() async throws {
+        let cluster = try await Cluster.launch(replicas: 1)
+        defer { cluster.stop() }
+        let id = try #require(try await send(cluster.http(0)).json?["id"]?.stringValue)
+        var environment = cluster.environment
+        environment["PROXY_REDIS_SHARDS"] = "8"
+        let stray = try await ProxyProcess.launch(environment: environment)
+        defer { stray.stop() }
+        let strayHTTP = HTTP(baseURL: stray.baseURL)
+        let ready = try await strayHTTP.get("/ready")
+        #expect(ready.status == 503)
+        let detail = ready.json?["detail"]?.stringValue ?? ""
+        #expect(detail.contains("PROXY_REDIS_SHARDS=8") && detail.contains("16 shards"), "\(detail)")
+        #expect(try await strayHTTP.get("/rpc/status/\(id)").status == 503)
+        #expect(try await send(strayHTTP).status == 503)
+        #expect(try await cluster.http(0).get("/rpc/status/\(id)").status == 200)
     }
 
     @Test func consumerThatLeasesAndDiesGetsItsRequestRedelivered() async throws {

@@ -24,6 +24,7 @@ import Testing
         ("PROXY_PUSH_DENY_NETWORKS", "169.254.0.0/99"), ("PROXY_PUSH_ALLOW_NETWORKS", "example.com"),
         ("PROXY_REDIS_TLS_VERIFY_HOSTNAME", "maybe"), ("PROXY_REDIS_TLS_CA_FILE", "/ca.pem"),
         ("PROXY_REDIS_URL", "http://redis:6379"),
+        ("PROXY_REDIS_SHARDS", "0"), ("PROXY_REDIS_SHARDS", "1025"), ("PROXY_REDIS_SHARDS", "sixteen"),
     ]
 
     @Test(arguments: badValues)
@@ -42,7 +43,7 @@ import Testing
             ("--rate-limit", { $0.rateLimit = -1 }), ("--max-attempts", { $0.maxAttempts = 0 }), ("--max-params-bytes", { $0.maxParamsBytes = 0 }),
             ("--max-body-bytes", { $0.maxBodyBytesOverride = Int.max }), ("--push-concurrency", { $0.pushConcurrency = 0 }),
             ("--syftbox-poll-interval", { $0.syftBoxPollInterval = 1e16 }), ("--idle-timeout", { $0.idleTimeout = 1e16 }),
-            ("--body-timeout", { $0.bodyTimeout = 0 }),
+            ("--body-timeout", { $0.bodyTimeout = 0 }), ("--redis-shards", { $0.redisShards = 2048 }),
         ]
         for (flag, change) in cases {
             var configuration = ProxyConfiguration()
@@ -58,7 +59,10 @@ import Testing
             "PROXY_TIMEOUT": "86400", "PROXY_MAX_TIMEOUT": "86400", "PROXY_REQUEST_TTL": "2592000", "PROXY_LEASE_SECONDS": "86400",
             "PROXY_IDLE_TIMEOUT": "86400", "PROXY_BODY_TIMEOUT": "86400", "PROXY_SYFTBOX_POLL_INTERVAL": "60",
             "PROXY_RATE_LIMIT": "100000000", "PROXY_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7 ,::1/128",
+            "PROXY_REDIS_SHARDS": "1024",
         ])
+        #expect(configuration.redisShards == 1024)
+        #expect(ProxyConfiguration().redisShards == 16)
         // Milliseconds (Redis PEXPIRE, HTTP client timeouts) and nanoseconds (NIO) of the largest values fit.
         for seconds in [configuration.requestTTL, configuration.maxTimeout, configuration.leaseSeconds, configuration.idleTimeout, configuration.bodyTimeout] {
             #expect(seconds * 1_000_000_000 < Double(Int64.max))

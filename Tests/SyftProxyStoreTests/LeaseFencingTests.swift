@@ -7,7 +7,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func staleHolderCannotRenewReleaseOrAnswer(kind: StoreKind) async throws {
         try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 3, leaseSeconds: 0.3)) { (store: any RPCStore) async throws in
-            let request = newRequest()
+            let request = newRequest(store)
             _ = try await store.create([request], idempotencyKey: nil)
             let stale = try #require(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1).first)
             let staleToken = try #require(stale.leaseToken)
@@ -44,7 +44,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func releaseByTheHolderHandsBackWithoutAnAttempt(kind: StoreKind) async throws {
         try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 3, leaseSeconds: 0.3)) { (store: any RPCStore) async throws in
-            let request = newRequest()
+            let request = newRequest(store)
             _ = try await store.create([request], idempotencyKey: nil)
             let first = try #require(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1).first)
             try await store.releaseLease(id: request.id, token: try #require(first.leaseToken))
@@ -66,7 +66,7 @@ import Testing
     func twoForwardersAndAnExpiredLease(kind: StoreKind) async throws {
         try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 3, leaseSeconds: 0.3)) { (store: any RPCStore) async throws in
             try await store.registerPushEndpoint(appName: "calculator", destination: "bob@example.com", url: "http://127.0.0.1:9/rpc")
-            let request = newRequest()
+            let request = newRequest(store)
             _ = try await store.create([request], idempotencyKey: nil)
             let slow = try #require(try await store.leasePush(max: 1).first)
             try await Task.sleep(for: .milliseconds(500))

@@ -17,7 +17,7 @@ import Testing
         for n in 0..<100 {
             _ = try await store.leaseInbox(appName: "calculator", destination: "user\(n)@example.com", max: 1)
         }
-        let ended = newRequest(destination: "nobody@example.com")
+        let ended = newRequest(store, destination: "nobody@example.com")
         _ = try await store.create([ended], idempotencyKey: nil)
         _ = try await store.answer(id: ended.id, with: .result(1))
         #expect(store.trackedPairCount == 101)

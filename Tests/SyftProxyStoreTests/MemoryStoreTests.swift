@@ -7,7 +7,7 @@ import Testing
     @Test func broadcastRecordsShareOneParamsStorage() async throws {
         let store = MemoryStore()
         let params: JSONObject = ["blob": .string(String(repeating: "x", count: 10_000))]
-        let requests = (0..<50).map { newRequest(app: "notifier", destination: "user\($0)@example.com", params: params) }
+        let requests = (0..<50).map { newRequest(store, app: "notifier", destination: "user\($0)@example.com", params: params) }
         _ = try await store.create(requests, idempotencyKey: nil)
         var storages = Set<Int>()
         for request in requests {

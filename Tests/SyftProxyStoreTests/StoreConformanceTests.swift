@@ -7,7 +7,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func createStoresAPendingRequest(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let request = newRequest()
+            let request = newRequest(store)
             let outcome = try await store.create([request], idempotencyKey: nil)
             guard case .created(let record)? = outcome.first else { Issue.record("not created"); return }
             #expect(record.state == .pending)
@@ -25,9 +25,9 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func inboxLeasesOldestFirstAndOnlyOnce(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let requests = (0..<5).map { newRequest(params: ["n": .int($0)]) }
+            let requests = (0..<5).map { newRequest(store, params: ["n": .int($0)]) }
             for request in requests { _ = try await store.create([request], idempotencyKey: nil) }
-            _ = try await store.create([newRequest(destination: "carol@example.com")], idempotencyKey: nil)
+            _ = try await store.create([newRequest(store, destination: "carol@example.com")], idempotencyKey: nil)
             let first = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 3)
             #expect(first.map(\.id) == requests[0..<3].map(\.id))
             #expect(first.allSatisfy { $0.state == .processing && $0.attempts == 1 })
@@ -41,7 +41,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func answerCompletesOnceAndRefusesASecond(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let request = newRequest()
+            let request = newRequest(store)
             _ = try await store.create([request], idempotencyKey: nil)
             guard case .accepted(let record) = try await store.answer(id: request.id, with: .result(["sum": 3])) else {
                 Issue.record("answer not accepted"); return
@@ -61,7 +61,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func errorAnswerFailsTheRequest(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let request = newRequest()
+            let request = newRequest(store)
             _ = try await store.create([request], idempotencyKey: nil)
             _ = try await store.answer(id: request.id, with: .error("division by zero"))
             let record = try #require(try await store.record(id: request.id))
@@ -74,7 +74,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func waiterWakesAsSoonAsTheAnswerLands(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let request = newRequest()
+            let request = newRequest(store)
             _ = try await store.create([request], idempotencyKey: nil)
             async let waited = store.waitForFinal(id: request.id, until: Timestamp.now() + 10)
             try await Task.sleep(for: .milliseconds(50))
@@ -89,7 +89,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func waiterReturnsAtItsDeadlineAndTheRequestTimesOut(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let request = newRequest(timeout: 1)
+            let request = newRequest(store, timeout: 1)
             let created = Timestamp.now()
             _ = try await store.create([request], idempotencyKey: nil)
             let record = try await store.waitForFinal(id: request.id, until: Timestamp.now() + 0.2)
@@ -109,7 +109,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func sweepFailsOverdueRequests(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let request = newRequest(timeout: 0.1)
+            let request = newRequest(store, timeout: 0.1)
             _ = try await store.create([request], idempotencyKey: nil)
             try await Task.sleep(for: .milliseconds(200))
             let report = try await store.sweep()
@@ -122,7 +122,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func expiredLeasesAreRedeliveredThenFail(kind: StoreKind) async throws {
         try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 2, leaseSeconds: 0.2)) { (store: any RPCStore) async throws in
-            let request = newRequest()
+            let request = newRequest(store)
             _ = try await store.create([request], idempotencyKey: nil)
             let first = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1)
             #expect(first.first?.attempts == 1)
@@ -143,7 +143,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func renewedLeaseIsNotRedelivered(kind: StoreKind) async throws {
         try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 3, leaseSeconds: 2)) { (store: any RPCStore) async throws in
-            let request = newRequest()
+            let request = newRequest(store)
             _ = try await store.create([request], idempotencyKey: nil)
             let leased = try #require(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1).first)
             try await Task.sleep(for: .milliseconds(1200))
@@ -163,7 +163,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func releasedLeaseGoesBackWithoutCountingAnAttempt(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let request = newRequest()
+            let request = newRequest(store)
             _ = try await store.create([request], idempotencyKey: nil)
             let leased = try #require(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1).first)
             try await store.releaseLease(id: request.id, token: try #require(leased.leaseToken))
@@ -178,7 +178,7 @@ import Testing
         // One attempt allowed: a deferral that counted would exhaust the request.
         try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 1, leaseSeconds: 30)) { (store: any RPCStore) async throws in
             try await store.registerPushEndpoint(appName: "calculator", destination: "bob@example.com", url: "http://127.0.0.1:9/rpc")
-            let request = newRequest()
+            let request = newRequest(store)
             _ = try await store.create([request], idempotencyKey: nil)
             let first = try await store.leasePush(max: 10)
             #expect(first.map(\.record.id) == [request.id])
@@ -205,8 +205,8 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func idempotencyKeyReturnsTheFirstRequest(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let first = newRequest()
-            let repeatRequest = newRequest()
+            let first = newRequest(store)
+            let repeatRequest = newRequest(store)
             let a = try await store.create([first], idempotencyKey: idempotencyKey("key-1", for: first))
             let b = try await store.create([repeatRequest], idempotencyKey: idempotencyKey("key-1", for: repeatRequest))
             #expect(a.first == .created(try #require(try await store.record(id: first.id))))
@@ -221,9 +221,9 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func sameKeyForAnotherRequestIsRefusedAndCreatesNothing(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let first = newRequest()
+            let first = newRequest(store)
             _ = try await store.create([first], idempotencyKey: idempotencyKey("key-2", for: first))
-            let other = newRequest(params: ["a": 1, "b": 3])
+            let other = newRequest(store, params: ["a": 1, "b": 3])
             await #expect(throws: IdempotencyKeyReused.self) {
                 _ = try await store.create([other], idempotencyKey: idempotencyKey("key-2", for: other))
             }
@@ -236,8 +236,8 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func keysOfDifferentScopesNeverMeet(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let alice = newRequest()
-            let bob = newRequest()
+            let alice = newRequest(store)
+            let bob = newRequest(store)
             let a = try await store.create([alice], idempotencyKey: idempotencyKey("key-3", for: alice, scope: "identity:alice@example.com"))
             let b = try await store.create([bob], idempotencyKey: idempotencyKey("key-3", for: bob, scope: "identity:bob@example.com"))
             #expect(a.first?.record.id == alice.id)
@@ -252,7 +252,7 @@ import Testing
             let outcomes = try await withThrowingTaskGroup(of: CreateOutcome?.self) { group in
                 for _ in 0..<20 {
                     group.addTask {
-                        let request = newRequest()
+                        let request = newRequest(store)
                         return try await store.create([request], idempotencyKey: idempotencyKey("key-20", for: request)).first
                     }
                 }
@@ -271,7 +271,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func broadcastCreatesEveryRequestInOrder(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let requests = ["a@x.com", "b@x.com", "c@x.com"].map { newRequest(app: "notifier", destination: $0) }
+            let requests = ["a@x.com", "b@x.com", "c@x.com"].map { newRequest(store, app: "notifier", destination: $0) }
             let outcomes = try await store.create(requests, idempotencyKey: nil)
             #expect(outcomes.map(\.record.id) == requests.map(\.id))
             for request in requests {
@@ -285,7 +285,7 @@ import Testing
     func broadcastRequestsShareTheirParamsAndEachReturnsThem(kind: StoreKind) async throws {
         try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 3, leaseSeconds: 30)) { (store: any RPCStore) async throws in
             let params: JSONObject = ["message": "hello", "n": [1, 2, 3]]
-            let requests = ["a@x.com", "b@x.com", "c@x.com"].map { newRequest(app: "notifier", destination: $0, params: params) }
+            let requests = ["a@x.com", "b@x.com", "c@x.com"].map { newRequest(store, app: "notifier", destination: $0, params: params) }
             _ = try await store.create(requests, idempotencyKey: nil)
             #expect(try await store.answer(id: requests[0].id, with: .result("done")) == .accepted(try #require(try await store.record(id: requests[0].id))))
             for request in requests {
@@ -301,11 +301,11 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func pushEndpointRoutesQueuedAndNewRequests(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let queued = newRequest()
+            let queued = newRequest(store)
             _ = try await store.create([queued], idempotencyKey: nil)
             try await store.registerPushEndpoint(appName: "calculator", destination: "bob@example.com", url: "http://127.0.0.1:9/rpc")
             #expect(try await store.pushEndpoint(appName: "calculator", destination: "bob@example.com") == "http://127.0.0.1:9/rpc")
-            let later = newRequest()
+            let later = newRequest(store)
             _ = try await store.create([later], idempotencyKey: nil)
             #expect(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 10).isEmpty)
             let pushed = try await store.leasePush(max: 10)
@@ -318,7 +318,7 @@ import Testing
     func removingTheEndpointReturnsWorkToPull(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
             try await store.registerPushEndpoint(appName: "calculator", destination: "bob@example.com", url: "http://127.0.0.1:9/rpc")
-            let request = newRequest()
+            let request = newRequest(store)
             _ = try await store.create([request], idempotencyKey: nil)
             #expect(try await store.removePushEndpoint(appName: "calculator", destination: "bob@example.com"))
             #expect(try await store.removePushEndpoint(appName: "calculator", destination: "bob@example.com") == false)
@@ -334,7 +334,7 @@ import Testing
             let started = Timestamp.now()
             async let woke: Void = store.waitForInbox(appName: "calculator", destination: "bob@example.com", until: started + 10)
             try await Task.sleep(for: .milliseconds(50))
-            _ = try await store.create([newRequest()], idempotencyKey: nil)
+            _ = try await store.create([newRequest(store)], idempotencyKey: nil)
             try await woke
             #expect(Timestamp.now() - started < 2)
         }
@@ -347,7 +347,7 @@ import Testing
             let started = Timestamp.now()
             async let woke: Void = store.waitForPushWork(until: started + 10)
             try await Task.sleep(for: .milliseconds(50))
-            _ = try await store.create([newRequest()], idempotencyKey: nil)
+            _ = try await store.create([newRequest(store)], idempotencyKey: nil)
             try await woke
             #expect(Timestamp.now() - started < 2)
         }
@@ -369,7 +369,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func recordsExpireAfterTheirTTL(kind: StoreKind) async throws {
         try await kind.withStore(StoreSettings(requestTTL: 0.3, maximumAttempts: 3, leaseSeconds: 30)) { (store: any RPCStore) async throws in
-            let request = newRequest(timeout: 0.2)
+            let request = newRequest(store, timeout: 0.2)
             _ = try await store.create([request], idempotencyKey: nil)
             #expect(try await store.record(id: request.id) != nil)
             try await sweptAway(request.id, from: store, within: 3)
@@ -379,7 +379,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func recordLivesUntilItsDeadlineThenTheTTL(kind: StoreKind) async throws {
         try await kind.withStore(StoreSettings(requestTTL: 0.4, maximumAttempts: 3, leaseSeconds: 30)) { (store: any RPCStore) async throws in
-            let request = newRequest(timeout: 30)
+            let request = newRequest(store, timeout: 30)
             _ = try await store.create([request], idempotencyKey: nil)
             // Well past the TTL, long before the deadline: the request can still be answered.
             try await Task.sleep(for: .seconds(1))
@@ -395,11 +395,11 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func idempotencyKeyLivesAsLongAsItsRequest(kind: StoreKind) async throws {
         try await kind.withStore(StoreSettings(requestTTL: 0.4, maximumAttempts: 3, leaseSeconds: 30)) { (store: any RPCStore) async throws in
-            let first = newRequest(timeout: 30)
+            let first = newRequest(store, timeout: 30)
             _ = try await store.create([first], idempotencyKey: idempotencyKey("key-ttl", for: first))
             try await Task.sleep(for: .seconds(1))
             _ = try await store.sweep()
-            let repeatRequest = newRequest(timeout: 30)
+            let repeatRequest = newRequest(store, timeout: 30)
             let repeated = try await store.create([repeatRequest], idempotencyKey: idempotencyKey("key-ttl", for: repeatRequest))
             #expect(repeated.first == .duplicate(try #require(try await store.record(id: first.id))))
         }
@@ -408,7 +408,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func statsCountQueuesAndLeases(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            for _ in 0..<3 { _ = try await store.create([newRequest()], idempotencyKey: nil) }
+            for _ in 0..<3 { _ = try await store.create([newRequest(store)], idempotencyKey: nil) }
             _ = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1)
             let stats = try await store.stats()
             #expect(stats.queuedForPull == 2)
@@ -423,7 +423,7 @@ import Testing
     func pushLeaseHandsBackABoundedNumberOfIDsPerCall(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
             try await store.registerPushEndpoint(appName: "calculator", destination: "bob@example.com", url: "http://127.0.0.1:9/rpc")
-            let queued = (0..<1_500).map { newRequest(params: ["n": .int($0)]) }
+            let queued = (0..<1_500).map { newRequest(store, params: ["n": .int($0)]) }
             _ = try await store.create(queued, idempotencyKey: nil)
             #expect(try await store.removePushEndpoint(appName: "calculator", destination: "bob@example.com"))
             #expect(try await store.leasePush(max: 1).isEmpty)
@@ -440,7 +440,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func registrationIfAbsentKeepsAnEndpointRegisteredMeanwhile(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let queued = newRequest()
+            let queued = newRequest(store)
             _ = try await store.create([queued], idempotencyKey: nil)
             #expect(try await store.pushEndpoint(appName: "calculator", destination: "bob@example.com") == nil)
             try await store.registerPushEndpoint(appName: "calculator", destination: "bob@example.com", url: "http://127.0.0.1:9/rpc")
@@ -448,12 +448,14 @@ import Testing
             #expect(!registered)
             #expect(try await store.pushEndpoint(appName: "calculator", destination: "bob@example.com") == "http://127.0.0.1:9/rpc")
 
-            let other = newRequest(destination: "carol@example.com")
+            let other = newRequest(store, destination: "carol@example.com")
             _ = try await store.create([other], idempotencyKey: nil)
             #expect(try await store.registerPushEndpointIfAbsent(appName: "calculator", destination: "carol@example.com", url: "syft://carol@example.com/app_data/calculator/rpc"))
             #expect(try await store.pushEndpoint(appName: "calculator", destination: "carol@example.com") == "syft://carol@example.com/app_data/calculator/rpc")
             #expect(try await store.leaseInbox(appName: "calculator", destination: "carol@example.com", max: 10).isEmpty)
-            #expect(try await store.leasePush(max: 10).map(\.record.id) == [queued.id, other.id])
+            // Two pairs: first in, first out holds per pair, not across pairs (shards).
+            let pushed = try await store.leasePush(max: 10).map(\.record.id)
+            #expect(pushed.count == 2 && Set(pushed) == [queued.id, other.id])
         }
     }
 
@@ -462,8 +464,8 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func sweepTrimsEndedRequestsFromQueuesNobodyPolls(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let dead = (0..<3).map { _ in newRequest(destination: "bob@example.com") }
-            let mixed = (0..<2).map { _ in newRequest(destination: "carol@example.com") }
+            let dead = (0..<3).map { _ in newRequest(store, destination: "bob@example.com") }
+            let mixed = (0..<2).map { _ in newRequest(store, destination: "carol@example.com") }
             _ = try await store.create(dead + mixed, idempotencyKey: nil)
             for request in dead + [mixed[0]] { _ = try await store.answer(id: request.id, with: .result(1)) }
             _ = try await store.sweep()
@@ -479,13 +481,13 @@ import Testing
     func removedEndpointHandsQueuedPushWorkBackInOrder(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
             try await store.registerPushEndpoint(appName: "calculator", destination: "bob@example.com", url: "http://127.0.0.1:9/rpc")
-            let queued = (0..<3).map { newRequest(params: ["n": .int($0)]) }
+            let queued = (0..<3).map { newRequest(store, params: ["n": .int($0)]) }
             for request in queued { _ = try await store.create([request], idempotencyKey: nil) }
-            let other = newRequest(destination: "carol@example.com")
+            let other = newRequest(store, destination: "carol@example.com")
             try await store.registerPushEndpoint(appName: "calculator", destination: "carol@example.com", url: "http://127.0.0.1:9/other")
             _ = try await store.create([other], idempotencyKey: nil)
             #expect(try await store.removePushEndpoint(appName: "calculator", destination: "bob@example.com"))
-            let later = newRequest(params: ["n": 3])
+            let later = newRequest(store, params: ["n": 3])
             _ = try await store.create([later], idempotencyKey: nil)
             #expect(try await store.leasePush(max: 10).map(\.record.id) == [other.id])
             let leased = try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 10).map(\.id)
@@ -498,7 +500,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func concurrentAnswersAcceptExactlyOne(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let request = newRequest()
+            let request = newRequest(store)
             _ = try await store.create([request], idempotencyKey: nil)
             let accepted = await withTaskGroup(of: Bool.self) { group in
                 for n in 0..<50 {

@@ -4,6 +4,7 @@ import SyftProxyMemoryStore
 import SyftProxyRedis
 import SyftProxyRedisStore
 import SyftProxyTestSupport
+import Testing
 
 /// The stores every conformance test runs against. Each test gets a fresh, empty store.
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
@@ -21,19 +22,25 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             let server = try await RedisServerProcess.launch()
             defer { server.stop() }
             let pool = RedisConnectionPool(configuration: try RedisConfiguration(url: server.url), connectionCount: 2, logger: Logger(label: "store-tests"))
-            let store = RedisStore(pool: pool, settings: settings)
+            // Every conformance test on Redis also proves that no call mixes slots.
+            let checked = SlotCheckingDeployment(pool)
+            let store = try RedisStore(deployment: checked, settings: settings)
             let service = Task { try await store.service.run() }
             defer { service.cancel() }
             // Wake-up tests measure wake-ups, not connects.
             for _ in 0..<100 where pool.connectedCount < pool.connectionCount || !store.isSubscribed { try await Task.sleep(for: .milliseconds(20)) }
-            return try await body(store)
+            let value = try await body(store)
+            let violations = checked.violations
+            #expect(violations.isEmpty, "calls that mixed slots: \(violations)")
+            return value
         }
     }
 }
 
-func newRequest(app: String = "calculator", function: String = "add", destination: String = "bob@example.com",
+/// A request with an id `store` made for its app and destination, as the server does.
+func newRequest(_ store: any RPCStore, app: String = "calculator", function: String = "add", destination: String = "bob@example.com",
                 params: JSONObject = ["a": 1, "b": 2], timeout: Double = 30) -> NewRequest {
-    NewRequest(id: randomID(), appName: app, funcName: function, destination: destination, sender: "alice@example.com",
+    NewRequest(id: store.makeRequestID(appName: app, destination: destination), appName: app, funcName: function, destination: destination, sender: "alice@example.com",
                params: params, headers: ["X-Trace": "t"], timeout: timeout)
 }
 
@@ -41,10 +48,3 @@ func newRequest(app: String = "calculator", function: String = "add", destinatio
 func idempotencyKey(_ key: String, for request: NewRequest, scope: String = "identity:alice@example.com") -> IdempotencyKey {
     IdempotencyKey(key: key, scope: scope, request: request)
 }
-
-func randomID() -> String {
-    (0..<4).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }.joined(separator: "-")
-}
-
-
-import Testing

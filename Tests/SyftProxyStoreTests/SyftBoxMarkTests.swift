@@ -8,7 +8,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func markIsFencedByTheLeaseAndSurvivesRedelivery(kind: StoreKind) async throws {
         try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 3, leaseSeconds: 30)) { (store: any RPCStore) async throws in
-            let request = newRequest()
+            let request = newRequest(store)
             _ = try await store.create([request], idempotencyKey: nil)
             #expect(try await store.record(id: request.id)?.syftBoxSender == nil)
             let first = try #require(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1).first)
@@ -39,8 +39,8 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func markWithoutALeaseNeedsAnOpenRequest(kind: StoreKind) async throws {
         try await kind.withStore { (store: any RPCStore) async throws in
-            let open = newRequest()
-            let overdue = newRequest(timeout: 0.2)
+            let open = newRequest(store)
+            let overdue = newRequest(store, timeout: 0.2)
             _ = try await store.create([open, overdue], idempotencyKey: nil)
             #expect(try await store.markSyftBoxDelivery(id: open.id, sender: "proxy@example.com", leaseToken: nil))
             #expect(try await store.record(id: open.id)?.syftBoxSender == "proxy@example.com")

@@ -144,8 +144,16 @@ public protocol RPCStore: Sendable {
     /// Fails when the store cannot be reached; /ready uses it.
     func ping() async throws
 
-    /// Stores and enqueues requests all-or-nothing (a broadcast is one call). Requests whose
-    /// params are equal (a broadcast's) share one stored copy. An `idempotencyKey` applies to
+    /// A new request's id (lower-case UUID text, ``RequestIDs``). Requests passed to
+    /// ``create(_:idempotencyKey:)`` must carry ids made here for their app and destination:
+    /// a sharded store puts the request's place in its id. An id that does not decode to a
+    /// place is unknown to every lookup.
+    func makeRequestID(appName: String, destination: String) -> String
+
+    /// Stores and enqueues requests (a broadcast is one call): all-or-nothing on the memory
+    /// store; on the sharded Redis store all-or-nothing per shard, so a failure may leave the
+    /// requests of the shards already done. Requests whose params are equal (a broadcast's)
+    /// share one stored copy (per shard). An `idempotencyKey` applies to
     /// a single request: a repeat of the same request returns the first one; the same key for
     /// another request throws ``IdempotencyKeyReused`` and stores nothing. A record lives
     /// until its deadline plus ``StoreSettings/requestTTL``, then the TTL from its end.
@@ -258,6 +266,9 @@ public let pullConsumerWindow: Double = 60
 
 extension RPCStore {
     public var topology: StoreTopology { .embedded }
+
+    /// A random id: for stores that find a request by its id alone.
+    public func makeRequestID(appName: String, destination: String) -> String { RequestIDs.random() }
 
     /// An answer that does not come from a lease holder.
     public func answer(id: String, with answer: RPCAnswer) async throws -> AnswerOutcome {

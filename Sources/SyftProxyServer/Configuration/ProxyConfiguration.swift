@@ -19,6 +19,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var maxTimeout: Double = 300
     /// nil runs the embedded store.
     public var redisURL: String?
+    /// Virtual shards of the Redis key layout; the same on every replica for as long as the
+    /// deployment holds state (the store refuses to serve with another count).
+    public var redisShards = ShardLayout.defaultShardCount
     public var requestTTL: Double = 3600
     /// `key=identity` pairs separated by commas; empty means the API is open.
     public var apiKeys: String?
@@ -71,6 +74,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         public static let maxRequests = 1...10_000_000
         public static let rateLimit = 0...100_000_000
         public static let maxAttempts = 1...1000
+        public static let redisShards = ShardLayout.shardCounts
         public static let maxParamsBytes = 2...1_000_000_000
         public static let maxBodyBytes = 2...4_000_000_000
         public static let pushConcurrency = 1...10_000
@@ -112,6 +116,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         timeout = try reader.seconds("PROXY_TIMEOUT", range: Bounds.timeout) ?? timeout
         maxTimeout = try reader.seconds("PROXY_MAX_TIMEOUT", range: Bounds.timeout) ?? maxTimeout
         redisURL = reader.string("PROXY_REDIS_URL")
+        redisShards = try reader.int("PROXY_REDIS_SHARDS", range: Bounds.redisShards) ?? redisShards
         requestTTL = try reader.seconds("PROXY_REQUEST_TTL", range: Bounds.requestTTL) ?? requestTTL
         apiKeys = reader.string("PROXY_API_KEYS")
         apiKeysFile = reader.string("PROXY_API_KEYS_FILE")
@@ -144,6 +149,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         try Self.check(maxRequests, Bounds.maxRequests, "PROXY_MAX_REQUESTS", "--max-requests")
         try Self.check(rateLimit, Bounds.rateLimit, "PROXY_RATE_LIMIT", "--rate-limit")
         try Self.check(maxAttempts, Bounds.maxAttempts, "PROXY_MAX_ATTEMPTS", "--max-attempts")
+        try Self.check(redisShards, Bounds.redisShards, "PROXY_REDIS_SHARDS", "--redis-shards")
         try Self.check(maxParamsBytes, Bounds.maxParamsBytes, "PROXY_MAX_PARAMS_BYTES", "--max-params-bytes")
         if let maxBodyBytesOverride { try Self.check(maxBodyBytesOverride, Bounds.maxBodyBytes, "PROXY_MAX_BODY_BYTES", "--max-body-bytes") }
         try Self.check(pushConcurrency, Bounds.pushConcurrency, "PROXY_PUSH_CONCURRENCY", "--push-concurrency")

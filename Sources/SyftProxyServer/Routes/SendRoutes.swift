@@ -20,7 +20,7 @@ struct SendRoutes: Sendable {
         try await environment.syftBoxRouting?.prepare(appName: send.appName, destination: send.destination)
 
         let new = NewRequest(
-            id: Self.newID(), appName: send.appName, funcName: send.funcName, destination: send.destination,
+            id: environment.store.makeRequestID(appName: send.appName, destination: send.destination), appName: send.appName, funcName: send.funcName, destination: send.destination,
             sender: context.identity, params: send.params, headers: send.headers, timeout: send.timeout,
             traceparent: request.headers[.traceparent])
         let idempotencyKey = request.headers[.idempotencyKey].flatMap { key in
@@ -111,7 +111,7 @@ struct SendRoutes: Sendable {
         }
         let requests = broadcast.destinations.map { url in
             NewRequest(
-                id: Self.newID(), appName: url.appName, funcName: broadcast.funcName, destination: url.identity,
+                id: environment.store.makeRequestID(appName: url.appName, destination: url.identity), appName: url.appName, funcName: broadcast.funcName, destination: url.identity,
                 sender: context.identity, params: broadcast.params, headers: broadcast.headers,
                 timeout: broadcast.timeout, endpoint: url.description, traceparent: traceparent)
         }
