@@ -81,8 +81,10 @@ extension RedisClusterClient: RedisCommandExecutor {
                     try await Task.sleep(for: pause)
                     pause = min(pause * 2, .milliseconds(200))
                 }
+            } catch let error as RedisError where error.isSaturation {
+                throw error
             } catch RedisError.unavailable(let detail) {
-                // Not written (the connection closed first, or it is saturated).
+                // Not written: the connection closed first.
                 requestRefresh()
                 if asking == nil, ContinuousClock.now + pause < deadline {
                     try await Task.sleep(for: pause)

@@ -75,11 +75,7 @@ struct RedisChannelStateMachine<Promise> {
             return .fail(promises, .invalidCommand("a subscriber connection delivers pub/sub messages, not replies; send commands through a pool"))
         }
         guard pendingCount + commands.count <= maximumPending else {
-            return .fail(
-                promises,
-                .unavailable(
-                    "the connection to Redis at \(endpoint) is saturated: \(pendingCount) commands are pending, the limit is \(maximumPending) (RedisConfiguration.maximumPendingCommands); Redis answers slower than calls arrive"
-                ))
+            return .fail(promises, .saturated(endpoint: endpoint, pending: pendingCount, limit: maximumPending))
         }
         unwritten.append(contentsOf: commands)
         if flushScheduled { return .none }
