@@ -131,6 +131,7 @@ import Testing
         try await withClusterClient(replicasPerMaster: 1) { client, cluster in
             let victim = try cluster.masters[0]
             let probe = key("failover", where: victim.owns)
+            let channel = key("failover-events", where: victim.owns)
             _ = try await client.eval(Self.increment, keys: [probe], args: ["1"])
             let replica = try cluster.nodes().first { $0.masterID == victim.id }
             let replicaPort = try #require(replica?.port)
@@ -141,30 +142,69 @@ import Testing
                 await connection.close()
                 return value == .bulk("1")
             }
-            let clock = ContinuousClock()
-            let killed = clock.now
-            cluster.server(port: victim.port)?.stop()
-            var promotedAfter: Duration?
-            var resumedAfter: Duration?
-            while clock.now - killed < .seconds(20) {
-                if promotedAfter == nil, (try? cluster.masters.contains { $0.port == replicaPort && $0.owns(victim.lowestSlot) }) == true {
-                    promotedAfter = clock.now - killed
+            let received = Counter()
+            let subscription = client.makeShardSubscriber(
+                channels: [channel], logger: testLogger, onMessage: { _, _ in received.increment() }, onSubscribed: {})
+            let calls = Counter()
+            let failures = Counter()
+            let stop = Counter()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await subscription.run() }
+                try await eventually("subscribed on the victim") { subscription.isConnected }
+                // Traffic on every master while one of them dies.
+                for worker in 0..<2 {
+                    group.addTask {
+                        var n = 0
+                        while stop.value == 0 {
+                            let key = "traffic:\(worker):\(n % 300)"
+                            if (try? await client.send(RedisCommand("SET", key, "\(n)"), routingKey: key)) == nil { failures.increment() }
+                            calls.increment()
+                            n += 1
+                            if n % 50 == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                        }
+                    }
                 }
-                if (try? await client.send(RedisCommand("SET", probe, "7"), routingKey: probe)) != nil {
-                    resumedAfter = clock.now - killed
-                    break
+                try await Task.sleep(for: .milliseconds(200))
+                let clock = ContinuousClock()
+                let killed = clock.now
+                cluster.server(port: victim.port)?.stop()
+                var promotedAfter: Duration?
+                var resumedAfter: Duration?
+                while clock.now - killed < .seconds(20) {
+                    if promotedAfter == nil, (try? cluster.masters.contains { $0.port == replicaPort && $0.owns(victim.lowestSlot) }) == true {
+                        promotedAfter = clock.now - killed
+                    }
+                    if (try? await client.send(RedisCommand("SET", probe, "7"), routingKey: probe)) != nil {
+                        resumedAfter = clock.now - killed
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
                 }
-                try await Task.sleep(for: .milliseconds(50))
+                let resumed = try #require(resumedAfter, "calls did not resume within 20 s of the kill")
+                let promoted = promotedAfter ?? resumed
+                print("failover: replica promoted \(promoted) after the kill; calls resumed \(resumed) after the kill, \(resumed - promoted) after the promotion")
+                #expect(resumed - promoted < .seconds(10))
+                let failedBefore = failures.value
+                let callsBefore = calls.value
+                try await Task.sleep(for: .milliseconds(500))
+                stop.increment()
+                print("failover traffic: \(calls.value) SETs, \(failedBefore) failed during the outage, \(failures.value - failedBefore) of \(calls.value - callsBefore) after it")
+                #expect(failures.value == failedBefore)
+
+                // The promoted replica has no script cache: EVALSHA → NOSCRIPT → EVAL there.
+                let promotedNode = try await nodeConnection(replicaPort)
+                #expect(try await promotedNode.send(RedisCommand("SCRIPT", "EXISTS", Self.increment.sha1)) == .array([.integer(0)]))
+                #expect(try await client.eval(Self.increment, keys: [probe], args: ["1"]).int == 8)
+                #expect(try await promotedNode.send(RedisCommand("SCRIPT", "EXISTS", Self.increment.sha1)) == .array([.integer(1)]))
+                await promotedNode.close()
+
+                // The shard subscription followed the slot to the promoted replica.
+                try await eventually("shard messages arrive from the promoted replica", within: 10) {
+                    _ = try? await client.send(RedisCommand("SPUBLISH", channel, "after"), routingKey: channel)
+                    return received.value > 0
+                }
+                group.cancelAll()
             }
-            let resumed = try #require(resumedAfter, "calls did not resume within 20 s of the kill")
-            print("failover: replica promoted after \(promotedAfter.map { "\($0)" } ?? "(not observed)"), calls resumed \(resumed) after the kill")
-            #expect(resumed < .seconds(12))
-            // The promoted replica has no script cache: EVALSHA → NOSCRIPT → EVAL there.
-            let promoted = try await nodeConnection(replicaPort)
-            #expect(try await promoted.send(RedisCommand("SCRIPT", "EXISTS", Self.increment.sha1)) == .array([.integer(0)]))
-            #expect(try await client.eval(Self.increment, keys: [probe], args: ["1"]).int == 8)
-            #expect(try await promoted.send(RedisCommand("SCRIPT", "EXISTS", Self.increment.sha1)) == .array([.integer(1)]))
-            await promoted.close()
         }
     }
 
