@@ -29,6 +29,21 @@ import Testing
         }
     }
 
+    @Test func everyNodeIsLoggedIntoWithTheSeedsPassword() async throws {
+        let cluster = try await RedisClusterProcess.launch(masters: 3, options: ["--requirepass", "s3cret", "--masterauth", "s3cret"])
+        defer { cluster.stop() }
+        let client = try RedisClusterClient(configuration: RedisConfiguration(url: "redis://:s3cret@127.0.0.1:\(cluster.servers[0].port)"), logger: testLogger)
+        let running = Task { await client.run() }
+        defer { running.cancel() }
+        try await eventually("every master reached with the password") { client.topology.reachableNodes == 3 }
+        for master in try cluster.masters {
+            let onIt = key("auth", where: master.owns)
+            #expect(try await client.send(RedisCommand("SET", onIt, "1"), routingKey: onIt) == .simpleString("OK"))
+        }
+        await client.shutdown()
+        await running.value
+    }
+
     @Test func scriptKeysInDifferentSlotsAreRefused() async throws {
         try await withClusterClient { client, _ in
             await #expect {
