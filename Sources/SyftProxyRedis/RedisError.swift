@@ -37,3 +37,19 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension RedisError {
+    private static let saturationMark = " is saturated: "
+
+    /// A connection refusing more commands than `RedisConfiguration.maximumPendingCommands`.
+    static func saturated(endpoint: String, pending: Int, limit: Int) -> RedisError {
+        .unavailable(
+            "the connection to Redis at \(endpoint)\(saturationMark)\(pending) commands are pending, the limit is \(limit) (RedisConfiguration.maximumPendingCommands); Redis answers slower than calls arrive"
+        )
+    }
+
+    /// Saturation is not retried: trying again only adds to the load.
+    var isSaturation: Bool {
+        if case .unavailable(let detail) = self { detail.contains(Self.saturationMark) } else { false }
+    }
+}

@@ -33,3 +33,27 @@ import Testing
         #expect(!"\(configuration)".contains("hunter2"))
     }
 }
+
+@Suite struct ClusterURLTests {
+    @Test func severalHostsAreClusterSeeds() throws {
+        let seeds = try RedisConfiguration(url: "redis://user:pw@10.0.0.1:7000,10.0.0.2,[::1]:7002/0")
+        #expect(seeds.clusterSeeds == [RedisEndpoint(host: "10.0.0.1", port: 7000), RedisEndpoint(host: "10.0.0.2", port: 6379), RedisEndpoint(host: "::1", port: 7002)])
+        #expect(seeds.host == "10.0.0.1" && seeds.port == 7000 && seeds.username == "user" && seeds.password == "pw")
+        #expect("\(seeds)" == "redis://user:***@10.0.0.1:7000,10.0.0.2:6379,[::1]:7002/0")
+        let secure = try RedisConfiguration(url: "rediss://h1:1,h2:2")
+        #expect(secure.tls != nil && secure.clusterSeeds.count == 2)
+        // One host is parsed as before.
+        #expect(try RedisConfiguration(url: "redis://h:1/3").clusterSeeds.isEmpty)
+    }
+
+    @Test func aClusterHasOnlyDatabaseZero() {
+        #expect {
+            try RedisConfiguration(url: "redis://h1:1,h2:2/1")
+        } throws: { error in
+            guard case RedisError.invalidURL(let message) = error else { return false }
+            return message.contains("only database 0")
+        }
+        #expect(throws: RedisError.self) { try RedisClusterClient(configuration: RedisConfiguration(host: "h", database: 2), logger: testLogger) }
+        #expect(throws: RedisError.self) { try RedisConfiguration(url: "redis://h1:1,,h2:2") }
+    }
+}

@@ -127,3 +127,24 @@ import Testing
         }
     }
 }
+
+@Suite struct CancellationTests {
+    @Test func cancelledCallerReturnsAtOnceAndTheConnectionStaysInStep() async throws {
+        // Answers PING at once and never answers GET, like a Redis busy on something else.
+        let server = try await ScriptedServer.start { request in
+            String(buffer: request).contains("PING") ? Array("+PONG\r\n".utf8) : nil
+        }
+        let connection = try await RedisConnection.connect(
+            configuration: RedisConfiguration(host: "127.0.0.1", port: server.port), eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: testLogger)
+        let clock = ContinuousClock()
+        let waiting = Task { try await connection.send(RedisCommand("GET", "slow")) }
+        try await Task.sleep(for: .milliseconds(100))
+        let cancelledAt = clock.now
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+        #expect(clock.now - cancelledAt < .milliseconds(200))
+        #expect(connection.isActive)
+        await connection.close()
+        await server.stop()
+    }
+}

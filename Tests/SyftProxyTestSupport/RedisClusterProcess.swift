@@ -45,7 +45,7 @@ public final class RedisClusterProcess: Sendable {
             }
             let cluster = RedisClusterProcess(servers: servers, configDirectory: directory)
             let created = try runRedisCLI(
-                port: servers[0].port,
+                port: servers[0].port, password: servers[0].password,
                 ["--cluster", "create"] + servers.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", String(replicasPerMaster), "--cluster-yes"],
                 within: 60)
             guard created.contains("All 16384 slots covered") else { throw TestFailure("redis-cli --cluster create failed:\n\(created)") }
@@ -109,7 +109,7 @@ public final class RedisClusterProcess: Sendable {
     /// `redis-cli --cluster reshard`, and waits until the cluster is healthy again.
     public func reshard(slots: Int, from source: Node, to target: Node) async throws {
         let output = try runRedisCLI(
-            port: target.port,
+            port: target.port, password: servers.first?.password,
             ["--cluster", "reshard", "127.0.0.1:\(target.port)", "--cluster-from", source.id, "--cluster-to", target.id,
              "--cluster-slots", String(slots), "--cluster-yes", "--cluster-pipeline", "100"],
             within: 120)

@@ -40,6 +40,8 @@ public protocol RedisShardSubscription: Sendable {
 public struct RedisTopology: Sendable, Equatable {
     public enum Mode: String, Sendable {
         case standalone, sentinel, cluster
+        /// Not detected yet (`RedisAutoDeployment` before Redis first answered).
+        case unknown
     }
 
     public var mode: Mode

@@ -3,17 +3,23 @@
 public enum RedisHashSlot {
     public static let count = 16384
 
+    /// Computed over the key's UTF-8 bytes in place: routing a command allocates nothing.
     public static func slot(of key: String) -> Int {
-        var utf8 = Array(key.utf8)
-        if let open = utf8.firstIndex(of: UInt8(ascii: "{")),
-            let close = utf8[(open + 1)...].firstIndex(of: UInt8(ascii: "}")), close > open + 1
-        {
-            utf8 = Array(utf8[(open + 1)..<close])
-        }
-        return Int(crc16(utf8) % UInt16(count))
+        var key = key
+        return key.withUTF8 { slot(ofBytes: $0) }
     }
 
-    static func crc16(_ bytes: [UInt8]) -> UInt16 {
+    static func slot(ofBytes bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var hashed = bytes[...]
+        if let open = bytes.firstIndex(of: UInt8(ascii: "{")),
+            let close = bytes[(open + 1)...].firstIndex(of: UInt8(ascii: "}")), close > open + 1
+        {
+            hashed = bytes[(open + 1)..<close]
+        }
+        return Int(crc16(hashed) % UInt16(count))
+    }
+
+    static func crc16(_ bytes: some Sequence<UInt8>) -> UInt16 {
         var crc: UInt16 = 0
         for byte in bytes {
             crc = (crc << 8) ^ table[Int(UInt8(truncatingIfNeeded: crc >> 8) ^ byte)]

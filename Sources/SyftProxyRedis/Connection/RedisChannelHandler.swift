@@ -1,36 +1,27 @@
 import NIOCore
 
-/// Owns one connection's hiredis reader and its queue of callers. Commands are written as
-/// they come (pipelining); replies complete the callers in the order their commands were
-/// written. Everything here runs on the channel's event loop.
+/// Carries out what `RedisChannelStateMachine` decides for one connection: writes, one shared
+/// flush, hiredis parsing, completing promises, closing. Everything here runs on the
+/// channel's event loop.
 final class RedisChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private struct Waiter {
-        let promise: EventLoopPromise<RESPValue>
-        let writtenAt: NIODeadline
-        let timeout: TimeAmount
-    }
-
-    private let endpoint: String
+    private var machine: RedisChannelStateMachine<EventLoopPromise<RESPValue>>
     private let watchdogInterval: TimeAmount
     private var context: ChannelHandlerContext?
     private var reader: HiredisReader?
-    private var waiters = CircularBuffer<Waiter>(initialCapacity: 16)
-    /// Why the connection ended; requests arriving later fail with it.
-    private var closedError: RedisError?
-    private var flushScheduled = false
-    private var lastReplyAt = NIODeadline.now()
     private var watchdog: RepeatedTask?
     /// Subscriber mode: replies nobody waits for are pub/sub pushes and go here.
     private var onPush: (@Sendable (RESPValue) -> Void)?
 
-    init(endpoint: String, commandTimeout: TimeAmount) {
-        self.endpoint = endpoint
+    init(endpoint: String, commandTimeout: TimeAmount, maximumPendingCommands: Int = RedisConfiguration.defaultMaximumPendingCommands) {
+        self.machine = RedisChannelStateMachine(endpoint: endpoint, maximumPending: maximumPendingCommands)
         // Often enough that a timeout fires at most a quarter late; rarely enough to cost nothing.
         self.watchdogInterval = .nanoseconds(min(max(commandTimeout.nanoseconds / 4, 5_000_000), 250_000_000))
     }
+
+    private var endpoint: String { machine.endpoint }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -67,52 +58,61 @@ final class RedisChannelHandler: ChannelInboundHandler {
     // MARK: Writing
 
     func write(_ request: RedisRequest) {
-        guard let context, closedError == nil else {
-            request.promise?.fail(closedError ?? .connectionClosed("the connection to Redis at \(endpoint) is closed"))
-            return
-        }
-        if let promise = request.promise {
-            guard onPush == nil else {
-                promise.fail(RedisError.invalidCommand("a subscriber connection delivers pub/sub messages, not replies; send commands through a pool"))
-                return
-            }
-            waiters.append(Waiter(promise: promise, writtenAt: .now(), timeout: request.timeout))
-        }
-        context.write(wrapOutboundOut(request.bytes), promise: nil)
-        scheduleFlush(context: context)
+        enqueue([RedisChannelStateMachine.Command(id: request.id, bytes: request.bytes, promise: request.promise, timeout: request.timeout)])
+    }
+
+    /// Writes the requests back to back in one write, so no other caller's command comes
+    /// between them (`ASKING` and the command it is for).
+    func write(batch: [RedisRequest]) {
+        enqueue(batch.map { RedisChannelStateMachine.Command(id: $0.id, bytes: $0.bytes, promise: $0.promise, timeout: $0.timeout) })
+    }
+
+    func cancel(id: UInt64) {
+        for promise in machine.cancel(id: id) { promise.fail(CancellationError()) }
     }
 
     /// From now on, replies that no caller waits for go to `onPush`.
     func deliverPushes(to onPush: @escaping @Sendable (RESPValue) -> Void) {
         self.onPush = onPush
+        machine.deliverPushes()
     }
 
-    /// Many callers writing at once share one flush, and so one syscall: the flush runs after
-    /// the writes already queued on the event loop.
-    private func scheduleFlush(context: ChannelHandlerContext) {
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            handler.value.flushScheduled = false
-            handler.value.context?.flush()
+    private func enqueue(_ commands: [RedisChannelStateMachine<EventLoopPromise<RESPValue>>.Command]) {
+        switch machine.enqueue(commands) {
+        case .none:
+            break
+        case .fail(let promises, let error):
+            for promise in promises { promise.fail(error) }
+        case .scheduleFlush:
+            guard let context else {
+                shutDown(.connectionClosed("the connection to Redis at \(endpoint) is closed"))
+                return
+            }
+            // Many callers writing at once share one flush, and so one syscall: it runs after
+            // the writes already queued on the event loop.
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute { handler.value.flush() }
         }
+    }
+
+    private func flush() {
+        guard let context else { return }
+        let buffers = machine.flush(now: context.eventLoop.now)
+        guard !buffers.isEmpty else { return }
+        for buffer in buffers { context.write(wrapOutboundOut(buffer), promise: nil) }
+        context.flush()
     }
 
     // MARK: Reading
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // After an error the rest of the stream cannot be matched to callers: ignore it.
-        guard closedError == nil, let reader else { return }
+        guard let reader else { return }
         let buffer = unwrapInboundIn(data)
         do {
             try buffer.withUnsafeReadableBytes { try reader.feed($0) }
-            var replied = false
             while let reply = try reader.next() {
-                replied = true
-                try deliver(reply)
+                guard perform(machine.receive(reply, now: context.eventLoop.now)) else { return }
             }
-            if replied { lastReplyAt = .now() }
         } catch RedisError.protocolError(let detail) {
             close(with: .protocolError("Redis at \(endpoint) sent bytes hiredis cannot parse (\(detail))"))
         } catch {
@@ -120,48 +120,51 @@ final class RedisChannelHandler: ChannelInboundHandler {
         }
     }
 
-    private func deliver(_ reply: RESPValue) throws {
-        if let waiter = waiters.popFirst() {
-            if case .error(let message) = reply {
-                waiter.promise.fail(RedisError.server(message))
-                // A master demoted by a failover refuses writes from then on: drop the
-                // connection, so the next one goes to the current master.
-                if message.hasPrefix("READONLY") {
-                    throw RedisError.connectionClosed("Redis at \(endpoint) became a replica (READONLY); reconnecting to the current master")
-                }
-            } else {
-                waiter.promise.succeed(reply)
-            }
-        } else if let onPush {
-            onPush(reply)
-        } else {
-            throw RedisError.protocolError("Redis at \(endpoint) sent a reply no command asked for")
+    /// Returns false once the connection is ending: later replies are not read.
+    private func perform(_ action: RedisChannelStateMachine<EventLoopPromise<RESPValue>>.ReplyAction) -> Bool {
+        switch action {
+        case .succeed(let promise, let value):
+            promise.succeed(value)
+        case .fail(let promise, let error):
+            promise.fail(error)
+        case .discard:
+            break
+        case .push(let value):
+            onPush?(value)
+        case .failAndClose(let promise, let error, let reason):
+            promise?.fail(error)
+            close(with: reason)
+            return false
+        case .close(let reason):
+            closeChannel(reason)
+            return false
+        case .ignore:
+            return false
         }
+        return true
     }
 
     // MARK: Ending
 
     private func failIfOverdue() {
-        guard let head = waiters.first else { return }
-        // Replies come in order, so the oldest caller's clock starts when Redis could start on
-        // its command: when it was written or when the previous reply came, whichever is later.
-        // A long queue behind a busy but live Redis therefore does not time out.
-        guard max(head.writtenAt, lastReplyAt) + head.timeout < .now() else { return }
-        close(with: .timeout("no reply from Redis at \(endpoint) within \(head.timeout.nanoseconds / 1_000_000) ms"))
+        guard let context, let error = machine.overdue(now: context.eventLoop.now) else { return }
+        close(with: error)
     }
 
     private func close(with error: RedisError) {
-        shutDown(error)
+        if case .close(let reason) = machine.close(error) { closeChannel(reason) }
+    }
+
+    private func closeChannel(_ reason: RedisError) {
+        shutDown(reason)
         context?.close(promise: nil)
     }
 
-    /// Records why the connection ends, fails every waiting caller and stops the watchdog.
+    /// Fails every waiting caller and stops the watchdog.
     private func shutDown(_ error: RedisError) {
-        if closedError == nil { closedError = error }
         watchdog?.cancel()
         watchdog = nil
-        let reason = closedError ?? error
-        while let waiter = waiters.popFirst() { waiter.promise.fail(reason) }
+        for (promise, reason) in machine.failAll(error) { promise.fail(reason) }
     }
 }
 

@@ -4,6 +4,9 @@ extension RedisConfiguration {
     /// in the user and password are decoded, so a password may contain `@` or `:` as `%40` and
     /// `%3A`. `redis://secret@host` is read as a password, the way `requirepass` setups write it.
     ///
+    /// `redis://[[user]:password@]host1:port1,host2:port2[/0]` (and `rediss://`) names several
+    /// nodes of one Redis Cluster as seeds (`clusterSeeds`); a cluster has database 0 only.
+    ///
     /// `redis+sentinel://[[user]:password@]host1:26379,host2:26379/<master-name>[/db]` (and
     /// `rediss+sentinel://`) names sentinels instead; the credentials and TLS are the master's
     /// (sentinels are asked without a password).
@@ -49,8 +52,23 @@ extension RedisConfiguration {
                 database = number
             }
         }
-        let (host, port) = try Self.hostAndPort(rest, url: url)
-        self.init(host: host, port: port, username: username, password: password, database: database)
+        if rest.contains(",") {
+            // Several nodes of one Redis Cluster: any that answers describes the rest.
+            var seeds: [RedisEndpoint] = []
+            for authority in rest.split(separator: ",", omittingEmptySubsequences: false) {
+                guard !authority.isEmpty else { throw RedisError.invalidURL("'\(Self.redacted(url))' has an empty entry in its host list") }
+                let (host, port) = try Self.hostAndPort(authority, url: url)
+                seeds.append(RedisEndpoint(host: host, port: port))
+            }
+            guard database == 0 else {
+                throw RedisError.invalidURL("'\(Self.redacted(url))' names several hosts, i.e. a Redis Cluster, which has only database 0: remove /\(database) from the URL")
+            }
+            self.init(host: seeds[0].host, port: seeds[0].port, username: username, password: password, database: 0)
+            self.clusterSeeds = seeds
+        } else {
+            let (host, port) = try Self.hostAndPort(rest, url: url)
+            self.init(host: host, port: port, username: username, password: password, database: database)
+        }
         if secure {
             self.tls = tls ?? RedisTLS()
         } else if tls != nil {

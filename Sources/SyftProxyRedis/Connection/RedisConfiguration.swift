@@ -12,6 +12,11 @@ public struct RedisConfiguration: Sendable, Equatable {
     /// fails with `RedisError.timeout` and closes its connection: a hung Redis fails calls
     /// instead of hanging them.
     public var commandTimeout: Duration = .seconds(5)
+    /// Commands one connection may have written or queued and not yet answered; one more
+    /// fails at once with `RedisError.unavailable` saying the connection is saturated, rather
+    /// than piling up behind a Redis that cannot keep up.
+    public var maximumPendingCommands = Self.defaultMaximumPendingCommands
+    public static let defaultMaximumPendingCommands = 4096
     /// How long opening a TCP connection may take.
     public var connectTimeout: Duration = .seconds(2)
     /// TLS for every connection (`rediss://`); nil speaks plain TCP.
@@ -19,6 +24,9 @@ public struct RedisConfiguration: Sendable, Equatable {
     /// Set when the URL names sentinels (`redis+sentinel://`): `host` and `port` are then the
     /// first sentinel's, and each connect asks the sentinels for the master.
     public var sentinel: RedisSentinel?
+    /// Set when the URL names several hosts (`redis://h1:p1,h2:p2`): nodes of one Redis
+    /// Cluster, any of which describes the rest. `host` and `port` are then the first one's.
+    public var clusterSeeds: [RedisEndpoint] = []
 
     public init(host: String, port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
         self.host = host
@@ -33,9 +41,13 @@ public struct RedisConfiguration: Sendable, Equatable {
         if let sentinel {
             return "master '\(sentinel.masterName)' of the sentinels \(sentinel.sentinels.map(\.description).joined(separator: ","))"
         }
+        if clusterSeeds.count > 1 { return clusterSeeds.map(\.description).joined(separator: ",") }
         return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }
+
+/// A host and port.
+public typealias RedisEndpoint = RedisSentinel.Endpoint
 
 extension RedisConfiguration: CustomStringConvertible {
     /// The URL without the password, safe to log.

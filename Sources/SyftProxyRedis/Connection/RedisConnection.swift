@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// One TCP connection to Redis. Any number of tasks may send at once: commands are written
 /// without waiting for earlier replies (pipelining) and each caller gets its own reply.
@@ -11,6 +12,7 @@ public final class RedisConnection: Sendable {
     private let handler: NIOLoopBound<RedisChannelHandler>
     private let commandTimeout: TimeAmount
     private let allocator = ByteBufferAllocator()
+    private let nextRequestID = Atomic<UInt64>(0)
 
     private init(configuration: RedisConfiguration, channel: any Channel, handler: NIOLoopBound<RedisChannelHandler>) {
         self.configuration = configuration
@@ -50,7 +52,8 @@ public final class RedisConnection: Sendable {
                         if let tlsContext {
                             try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
                         }
-                        let handler = RedisChannelHandler(endpoint: endpoint, commandTimeout: timeout)
+                        let handler = RedisChannelHandler(
+                            endpoint: endpoint, commandTimeout: timeout, maximumPendingCommands: configuration.maximumPendingCommands)
                         try channel.pipeline.syncOperations.addHandler(handler)
                         return RedisConnection(configuration: configuration, channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
                     }
@@ -99,17 +102,59 @@ public final class RedisConnection: Sendable {
         try await roundTrip(command, timeout: TimeAmount(timeout))
     }
 
+    /// A caller whose task is cancelled gets `CancellationError` at once: a command not
+    /// written yet is dropped, one already written has its reply discarded when it comes.
     private func roundTrip(_ command: RedisCommand, timeout: TimeAmount) async throws -> RESPValue {
+        try Task.checkCancellation()
         // Encoding happens on the caller's thread, which spreads the work off the event loop.
         let bytes = try command.encode(allocator: allocator)
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        enqueue(RedisRequest(bytes: bytes, promise: promise, timeout: timeout))
-        return try await promise.futureResult.get()
+        let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).newValue
+        let handler = self.handler
+        return try await withTaskCancellationHandler {
+            enqueue(RedisRequest(id: id, bytes: bytes, promise: promise, timeout: timeout))
+            return try await promise.futureResult.get()
+        } onCancel: {
+            run { handler.value.cancel(id: id) }
+        }
+    }
+
+    /// Sends `commands` in one write, back to back, so no other caller's command can come
+    /// between them (`ASKING` and the command it allows). Each gets its own reply or error.
+    func send(batch commands: [RedisCommand]) async throws -> [Result<RESPValue, any Error>] {
+        try Task.checkCancellation()
+        var batch: [RedisRequest] = []
+        batch.reserveCapacity(commands.count)
+        for command in commands {
+            let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).newValue
+            batch.append(RedisRequest(id: id, bytes: try command.encode(allocator: allocator), promise: channel.eventLoop.makePromise(), timeout: commandTimeout))
+        }
+        let requests = batch
+        let handler = self.handler
+        return await withTaskCancellationHandler {
+            run { handler.value.write(batch: requests) }
+            var results: [Result<RESPValue, any Error>] = []
+            for request in requests {
+                guard let promise = request.promise else { continue }
+                do { results.append(.success(try await promise.futureResult.get())) } catch { results.append(.failure(error)) }
+            }
+            return results
+        } onCancel: {
+            run { for request in requests { handler.value.cancel(id: request.id) } }
+        }
+    }
+
+    /// `ASKING` then `command`, atomically: the reply to `command`.
+    func sendAsking(_ command: RedisCommand) async throws -> RESPValue {
+        let results = try await send(batch: [RedisCommand("ASKING"), command])
+        guard results.count == 2 else { throw RedisError.protocolError("ASKING and \(command.name) did not both get a reply") }
+        return try results[1].get()
     }
 
     /// Writes a command whose answer comes as a push (`SUBSCRIBE`, `PING` on a subscriber).
     func post(_ command: RedisCommand) throws {
-        enqueue(RedisRequest(bytes: try command.encode(allocator: allocator), promise: nil, timeout: .zero))
+        let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).newValue
+        enqueue(RedisRequest(id: id, bytes: try command.encode(allocator: allocator), promise: nil, timeout: .zero))
     }
 
     /// Turns this into a subscriber connection: replies no caller waits for go to `onPush`,

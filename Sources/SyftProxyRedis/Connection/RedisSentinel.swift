@@ -6,7 +6,7 @@ import NIOCore
 /// its server stopped being the master by a READONLY reply (it then closes, and the pool
 /// reconnects) or by losing the connection.
 public struct RedisSentinel: Sendable, Equatable {
-    public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
+    public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         public var host: String
         public var port: Int
         public init(host: String, port: Int) {

@@ -16,18 +16,29 @@ public final class RedisConnectionPool: Sendable {
     let logger: Logger
     private let state: Mutex<State>
     private let shutdownSignal = AsyncStream.makeStream(of: Never.self)
+    /// Told when a connection that was up drops: a cluster client refreshes its slot map then.
+    private let onConnectionLost: @Sendable () -> Void
 
     private struct State {
         var connections: [RedisConnection?]
         var next = 0
         var isRunning = false
         var isShutDown = false
+        var hasConnected = false
     }
 
-    public init(
+    public convenience init(
         configuration: RedisConfiguration, connectionCount: Int = 4,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) {
+        self.init(configuration: configuration, connectionCount: connectionCount, eventLoopGroup: eventLoopGroup, logger: logger, onConnectionLost: {})
+    }
+
+    init(
+        configuration: RedisConfiguration, connectionCount: Int, eventLoopGroup: any EventLoopGroup, logger: Logger,
+        onConnectionLost: @escaping @Sendable () -> Void
+    ) {
+        self.onConnectionLost = onConnectionLost
         self.configuration = configuration
         self.connectionCount = max(1, connectionCount)
         self.eventLoopGroup = eventLoopGroup
@@ -39,6 +50,10 @@ public final class RedisConnectionPool: Sendable {
     public var connectedCount: Int {
         state.withLock { $0.connections.reduce(0) { $0 + ($1?.isActive == true ? 1 : 0) } }
     }
+
+    /// True once any connection has been up: a pool still making its first connections is
+    /// not a sign that its Redis is down.
+    var hasConnected: Bool { state.withLock { $0.hasConnected } }
 
     /// Keeps every connection up until the task is cancelled or `shutdown()` is called, then
     /// closes them. Shaped like swift-service-lifecycle's `Service.run()`; runs once per pool.
@@ -72,6 +87,13 @@ public final class RedisConnectionPool: Sendable {
         }
         shutdownSignal.continuation.finish()
         for connection in connections { await connection.close() }
+    }
+
+    /// Like `shutdown()` without waiting: `run()` ends and closes the connections on its way
+    /// out. For a cluster node that left the slot map.
+    func shutdownSoon() {
+        state.withLock { $0.isShutDown = true }
+        shutdownSignal.continuation.finish()
     }
 
     /// Sends on one of the live connections, taken in turn.
@@ -114,6 +136,7 @@ public final class RedisConnectionPool: Sendable {
                 let kept = state.withLock { state in
                     guard !state.isShutDown else { return false }
                     state.connections[slot] = connection
+                    state.hasConnected = true
                     return true
                 }
                 guard kept else {
@@ -130,9 +153,11 @@ public final class RedisConnectionPool: Sendable {
                 } onCancel: {
                     connection.channel.close(promise: nil)
                 }
-                state.withLock { state in
+                let lost = state.withLock { state in
                     if state.connections[slot] === connection { state.connections[slot] = nil }
+                    return !state.isShutDown
                 }
+                if lost, !Task.isCancelled { onConnectionLost() }
             } catch {
                 failures += 1
                 // One line per outage rather than one per slot and attempt.

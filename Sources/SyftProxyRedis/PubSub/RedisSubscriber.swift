@@ -17,6 +17,8 @@ public final class RedisSubscriber: Sendable {
     let logger: Logger
     private let deliver: @Sendable (RedisSubscriberEvent) -> Void
     private let finish: @Sendable () -> Void
+    /// Told when Redis drops a shard subscription that is still wanted (its slot moved).
+    private let onShardDropped: @Sendable (String) -> Void
     private let state: Mutex<State>
 
     private struct State {
@@ -48,10 +50,12 @@ public final class RedisSubscriber: Sendable {
         }
     }
 
-    private init(
+    init(
         configuration: RedisConfiguration, channels: [String], sharded: Bool = false, eventLoopGroup: any EventLoopGroup, logger: Logger,
-        deliver: @escaping @Sendable (RedisSubscriberEvent) -> Void, finish: @escaping @Sendable () -> Void
+        deliver: @escaping @Sendable (RedisSubscriberEvent) -> Void, finish: @escaping @Sendable () -> Void,
+        onShardDropped: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.onShardDropped = onShardDropped
         self.configuration = configuration
         self.sharded = sharded
         self.eventLoopGroup = eventLoopGroup
@@ -127,6 +131,7 @@ public final class RedisSubscriber: Sendable {
                     // Redis dropped a shard subscription we still want (its slot moved to
                     // another node): a new connection subscribes again wherever it is now.
                     guard self.channels.contains(channel) else { return }
+                    self.onShardDropped(channel)
                     connection?.channel.close(promise: nil)
                 }
                 // Pushes are routed before the connection is shared, so no confirmation of a
