@@ -22,11 +22,13 @@ enum StoreFactory {
     }
 }
 
-/// The shared store: a fixed pool of pipelined connections and one shard subscriber connection
-/// per replica, whatever the number of waiting callers; the store's service runs them. The
-/// store sees the pool only as a `RedisDeployment`, so a cluster client drops in here.
+/// The shared store on whatever the URL points at (one Redis, Sentinel, or a Redis Cluster,
+/// told apart by asking it): a fixed number of pipelined connections (per master on a cluster)
+/// and shard subscriber connections, whatever the number of waiting callers; the store's
+/// service runs them.
 enum RedisBackend {
     static let connectionCount = 4
+    static let connectionsPerClusterNode = 2
 
     static func make(url: String, configuration: ProxyConfiguration, logger: Logger) throws -> StoreFactory.Backend {
         let redis: RedisConfiguration
@@ -38,10 +40,11 @@ enum RedisBackend {
         do { redis = try RedisConfiguration(url: url, tls: tls) } catch { throw ConfigurationError("PROXY_REDIS_URL: \(error)") }
         // Certificates that cannot be read stop the replica now, not at each connect.
         do { _ = try tls?.makeContext() } catch { throw ConfigurationError("\(error)") }
-        let pool = RedisConnectionPool(configuration: redis, connectionCount: connectionCount, logger: logger)
+        let deployment = RedisAutoDeployment(
+            configuration: redis, connectionCount: connectionCount, connectionsPerNode: connectionsPerClusterNode, logger: logger)
         let store: RedisStore
         do {
-            store = try RedisStore(deployment: pool, settings: configuration.storeSettings, shards: configuration.redisShards, logger: logger)
+            store = try RedisStore(deployment: deployment, settings: configuration.storeSettings, shards: configuration.redisShards, logger: logger)
         } catch { throw ConfigurationError("\(error)") }
         return StoreFactory.Backend(store: store, services: [store.service])
     }

@@ -3,7 +3,8 @@ import SyftProxyRedis
 
 extension RedisStore {
     public var topology: StoreTopology {
-        let redis = pool.topology
-        return StoreTopology(mode: redis.mode.rawValue, nodes: redis.nodes, reachableNodes: redis.reachableNodes)
+        let redis = deployment.topology
+        let mode = redis.mode == .unknown ? "detecting" : redis.mode.rawValue
+        return StoreTopology(mode: mode, nodes: redis.nodes, reachableNodes: redis.reachableNodes)
     }
 }
