@@ -33,6 +33,12 @@
 #      replicas), 3 masters or more) and which creates the cluster only when none exists,
 #      PROXY_REDIS_URL naming only pods of the headless Service, PROXY_REDIS_SHARDS set within
 #      1...1024, and none of the base's single-Redis objects rendered.
+#      Sentinel (overlays/redis-sentinel): a master and a replica plus an odd number (3+) of
+#      sentinels, one pod per node each, a quorum that is a majority, one ConfigMap of shared
+#      settings whose REDIS_PODS and SENTINELS are exactly the StatefulSets' pods, a
+#      PROXY_REDIS_URL listing every sentinel and that master name, network policies and
+#      proxy egress for 26379 and 6379, hostnames announced, a fixed sentinel id, Redis pods
+#      that ask the sentinels whom to follow, and no single Redis left.
 #   3. docker-compose.yml: `docker-compose config -q` (or `docker compose config -q`).
 #   4. Dockerfile: hadolint.
 #
@@ -380,7 +386,7 @@ def guaranteed(c):
 
 def redis_url_hosts(url):
     """(scheme, [(host, port)], db) of redis://[auth@]h1[:p1],h2[:p2][/db]; None when malformed."""
-    m = re.fullmatch(r"(rediss?)://(?:[^@/]*@)?([^/]+)(?:/(\d*))?", url or "")
+    m = re.fullmatch(r"(rediss?(?:\+sentinel)?)://(?:[^@/]*@)?([^/]+)(?:/(.*))?", url or "")
     if not m:
         return None
     hosts = []
@@ -399,6 +405,27 @@ def ingress_peers(np, port):
         if any(p.get("port") in (None, port) and p.get("protocol", "TCP") == "TCP" for p in ports):
             out += [f.get("podSelector", {}).get("matchLabels", {}) for f in rule.get("from", []) if "podSelector" in f]
     return out
+
+def pod_host_re(sts_name, svc_name):
+    """<statefulset>-<ordinal>.<headless service>[.<namespace>[.svc[.cluster.local]]]"""
+    return re.compile(rf"{re.escape(sts_name)}-(\d+)\.{re.escape(svc_name)}(?:\.[a-z0-9-]+(?:\.svc(?:\.cluster\.local)?)?)?")
+
+def pods_listed(entries, sts, svc_name, port):
+    """True when entries (host or host:port) are exactly the pods of sts, each once, on port."""
+    pattern, ordinals = pod_host_re(sts["metadata"]["name"], svc_name), []
+    for e in entries:
+        host, _, p = e.partition(":") if port else (e, "", "")
+        m = pattern.fullmatch(host)
+        if not m or (port and p != str(port)):
+            return False
+        ordinals.append(int(m.group(1)))
+    return sorted(ordinals) == list(range(sts["spec"].get("replicas", 1)))
+
+def no_base_redis(by, where):
+    base_redis = [f"{k}/{n}" for k, n in (("StatefulSet", "syft-proxy-redis"), ("Service", "syft-proxy-redis"),
+                  ("Service", "syft-proxy-redis-headless"), ("PodDisruptionBudget", "syft-proxy-redis"), ("NetworkPolicy", "syft-proxy-redis"))
+                  if n in by.get(k, {})]
+    check(not base_redis, f"{where}: the base's single Redis is not rendered" + (f" (rendered: {', '.join(base_redis)})" if base_redis else ""))
 
 def check_redis(objs, where):
     by = index(objs)
@@ -446,13 +473,17 @@ def check_redis(objs, where):
     egress_rules = [r for np in by.get("NetworkPolicy", {}).values()
                     if selects(np["spec"]["podSelector"].get("matchLabels", {}), plabels) and "Egress" in np["spec"].get("policyTypes", [])
                     for r in np["spec"].get("egress", [])]
-    check(any(any(p.get("port") in (None, 6379) and p.get("protocol", "TCP") == "TCP" for p in (r.get("ports") or [{}]))
-              and any("ipBlock" not in t and (t.get("podSelector") == {} or selects(t.get("podSelector", {}).get("matchLabels", {}), rlabels))
-                      for t in (r.get("to") or [{}]))
-              for r in egress_rules),
-          f"{where}: proxy egress allows the pods of {name} on 6379")
+    def egress_allows(port, labels):
+        return any(any(p.get("port") in (None, port) and p.get("protocol", "TCP") == "TCP" for p in (r.get("ports") or [{}]))
+                   and any("ipBlock" not in t and (t.get("podSelector") == {} or selects(t.get("podSelector", {}).get("matchLabels", {}), labels))
+                           for t in (r.get("to") or [{}]))
+                   for r in egress_rules)
+    check(egress_allows(6379, rlabels), f"{where}: proxy egress allows the pods of {name} on 6379")
     url = env.get("PROXY_REDIS_URL", "")
     parsed = redis_url_hosts(url)
+    if parsed and parsed[0].endswith("+sentinel") and not cluster:
+        check_sentinel(by, where, sts, parsed, plabels, egress_allows)
+        return "sentinel"
     if not cluster:
         clients = [s for s in by.get("Service", {}).values() if s["spec"].get("clusterIP") != "None" and selects(s["spec"].get("selector", {}), rlabels)]
         check(len(clients) == 1, f"{what}: one normal (ClusterIP) Service for the clients in front of it")
@@ -521,11 +552,73 @@ def check_redis(objs, where):
     shards = env.get("PROXY_REDIS_SHARDS")
     check(shards is not None and re.fullmatch(r"\d+", shards) is not None and 1 <= int(shards) <= 1024,
           f"{where}: PROXY_REDIS_SHARDS is set explicitly and within 1...1024 (found {shards!r})")
-    base_redis = [f"{k}/{n}" for k, n in (("StatefulSet", "syft-proxy-redis"), ("Service", "syft-proxy-redis"),
-                  ("Service", "syft-proxy-redis-headless"), ("PodDisruptionBudget", "syft-proxy-redis"), ("NetworkPolicy", "syft-proxy-redis"))
-                  if n in by.get(k, {})]
-    check(not base_redis, f"{where}: the base's single Redis is not rendered" + (f" (rendered: {', '.join(base_redis)})" if base_redis else ""))
+    no_base_redis(by, where)
     return "cluster"
+
+def check_sentinel(by, where, data, parsed, plabels, egress_allows):
+    """A master and replicas (data) watched by sentinels; the proxies ask the sentinels."""
+    dlabels = data["spec"]["template"]["metadata"]["labels"]
+    sentinels = [s for s in by.get("StatefulSet", {}).values()
+                 if any(p["containerPort"] == 26379 for c in s["spec"]["template"]["spec"]["containers"] for p in c.get("ports", []))]
+    if not check(len(sentinels) == 1, f"{where}: one Sentinel StatefulSet (container port 26379; found {len(sentinels)})"):
+        return
+    sen = sentinels[0]
+    sname, spod = sen["metadata"]["name"], sen["spec"]["template"]["spec"]
+    slabels = sen["spec"]["template"]["metadata"]["labels"]
+    what = f"{where}: Sentinel StatefulSet {sname}"
+    n = sen["spec"].get("replicas", 1)
+    check(n >= 3 and n % 2 == 1, f"{what}: an odd number of sentinels, 3 or more ({n})")
+    check(data["spec"].get("replicas", 1) >= 2, f"{where}: Redis StatefulSet {data['metadata']['name']} runs a master and at least one replica ({data['spec'].get('replicas', 1)} pods)")
+    check(spod.get("automountServiceAccountToken") is False, f"{what}: pods mount no service-account token")
+    check(all(guaranteed(c) for c in spod["containers"] + spod.get("initContainers", [])), f"{what}: Guaranteed QoS")
+    for sts_, lbl in ((data, dlabels), (sen, slabels)):
+        anti = sts_["spec"]["template"]["spec"].get("affinity", {}).get("podAntiAffinity", {}).get("requiredDuringSchedulingIgnoredDuringExecution", [])
+        check(any(t.get("topologyKey") == "kubernetes.io/hostname" and selects(t.get("labelSelector", {}).get("matchLabels", {}), lbl) for t in anti),
+              f"{where}: {sts_['metadata']['name']} runs one pod per node (required anti-affinity on kubernetes.io/hostname)")
+    check(any(selects(p["spec"]["selector"].get("matchLabels", {}), slabels) and p["spec"].get("maxUnavailable") == 1
+              for p in by.get("PodDisruptionBudget", {}).values()),
+          f"{what}: a PodDisruptionBudget lets one sentinel go at a time (maxUnavailable: 1), so the quorum stays")
+    sgov = by.get("Service", {}).get(sen["spec"].get("serviceName"))
+    dgov = by.get("Service", {}).get(data["spec"].get("serviceName"))
+    check(sgov is not None and sgov["spec"].get("clusterIP") == "None" and selects(sgov["spec"].get("selector", {}), slabels)
+          and 26379 in [p["port"] for p in sgov["spec"].get("ports", [])] and sgov["spec"].get("publishNotReadyAddresses") is True,
+          f"{what}: serviceName {sen['spec'].get('serviceName')} is a headless Service on 26379 publishing not-ready pods")
+    check(dgov is not None and dgov["spec"].get("publishNotReadyAddresses") is True,
+          f"{where}: the Redis pods' headless Service publishes not-ready pods (the start scripts ask each other)")
+    # The shared settings: the same ConfigMap for both StatefulSets, and in step with them.
+    refs = {sts_["metadata"]["name"]: {e.get("configMapRef", {}).get("name") for c in sts_["spec"]["template"]["spec"]["containers"] for e in c.get("envFrom", [])}
+            for sts_ in (data, sen)}
+    shared_names = set.intersection(*refs.values()) - {None}
+    shared = by.get("ConfigMap", {}).get(next(iter(shared_names), ""), {}).get("data", {})
+    if check(bool(shared), f"{where}: the Redis pods and the sentinels read one ConfigMap of shared settings"):
+        check(pods_listed(shared.get("REDIS_PODS", "").split(), data, data["spec"].get("serviceName"), None),
+              f"{where}: REDIS_PODS lists exactly the pods of {data['metadata']['name']}")
+        check(pods_listed(shared.get("SENTINELS", "").split(), sen, sen["spec"].get("serviceName"), 26379),
+              f"{where}: SENTINELS lists exactly the pods of {sname} on 26379")
+        quorum = int(shared.get("QUORUM", "0") or 0)
+        check(n // 2 < quorum <= n, f"{where}: QUORUM {quorum} is a majority of the {n} sentinels")
+        path = (parsed[2] or "").split("/")
+        check(path[0] == shared.get("MASTER_NAME") and len(path) <= 2 and (len(path) == 1 or path[1] in ("", "0")),
+              f"{where}: PROXY_REDIS_URL names master {shared.get('MASTER_NAME')} (MASTER_NAME), database 0")
+    check(pods_listed([f"{h}:{p}" for h, p in parsed[1]], sen, sen["spec"].get("serviceName"), 26379),
+          f"{where}: PROXY_REDIS_URL lists every sentinel of {sname} (and nothing else) on 26379")
+    check(egress_allows(26379, slabels), f"{where}: proxy egress allows the sentinels on 26379")
+    policies = [np for np in by.get("NetworkPolicy", {}).values() if "Ingress" in np["spec"].get("policyTypes", ["Ingress"])]
+    def admitted(target, port, peer):
+        return any(selects(np["spec"]["podSelector"].get("matchLabels", {}), target) and any(selects(f, peer) for f in ingress_peers(np, port))
+                   for np in policies)
+    check(admitted(slabels, 26379, plabels) and admitted(slabels, 26379, slabels) and admitted(slabels, 26379, dlabels),
+          f"{what}: its NetworkPolicy admits the proxies, the sentinels and the Redis pods on 26379")
+    check(admitted(dlabels, 6379, slabels) and admitted(dlabels, 6379, dlabels),
+          f"{where}: the Redis pods' NetworkPolicy admits the sentinels and each other (replication) on 6379")
+    script = " ".join(c for cont in spod["containers"] for c in cont.get("command", []) + cont.get("args", []))
+    dscript = " ".join(c for cont in data["spec"]["template"]["spec"]["containers"] for c in cont.get("command", []) + cont.get("args", []))
+    check(all(k in script for k in ("sentinel resolve-hostnames yes", "sentinel announce-hostnames yes", "sentinel myid"))
+          and "--replica-announce-ip" in dscript,
+          f"{where}: sentinels and Redis pods announce hostnames, and each sentinel keeps its id across restarts")
+    check("get-master-addr-by-name" in dscript and "--replicaof" in dscript,
+          f"{where}: a Redis pod asks the sentinels whom to follow before it starts")
+    no_base_redis(by, where)
 
 check_redis(objects, "base")
 
@@ -644,7 +737,8 @@ def settings_ok(env, where):
     t, mt, ttl = (float(env.get(k, d)) for k, d in (("PROXY_TIMEOUT", 60), ("PROXY_MAX_TIMEOUT", 300), ("PROXY_REQUEST_TTL", 3600)))
     check(t <= mt, f"{where}: PROXY_TIMEOUT <= PROXY_MAX_TIMEOUT")
     check(ttl >= t, f"{where}: PROXY_REQUEST_TTL >= PROXY_TIMEOUT")
-    check(env.get("PROXY_REDIS_URL", "").startswith("redis://"), f"{where}: PROXY_REDIS_URL is a redis:// URL")
+    check(re.match(r"rediss?(\+sentinel)?://", env.get("PROXY_REDIS_URL", "")) is not None,
+          f"{where}: PROXY_REDIS_URL is a redis://, rediss:// or redis+sentinel:// URL")
 settings_ok(settings, "ConfigMap")
 
 # Every rendered overlay: its Redis (the base's, or the one it puts in its place), its settings
