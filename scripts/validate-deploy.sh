@@ -152,7 +152,20 @@ for dir in "$OVERLAYS_DIR"/*/; do
     targets+=("$OVERLAY_RENDERS/$name.yaml")
   else
     rm -f "$OVERLAY_RENDERS/$name.yaml"
-    note "overlay $name not rendered (no kustomize): its kustomization.yaml gets the cross-checks only"
+    note "overlay $name not rendered (no kustomize): its own resource files get the schemas, its kustomization.yaml the cross-checks"
+    # The overlay's own files (not ../../base), as they are: objects an overlay adds (a Redis
+    # Cluster, sentinels) still get the schema check.
+    mapfile -t -O "${#targets[@]}" targets < <("$PY" - "$dir" <<'PY2'
+import os, sys, yaml
+d = sys.argv[1]
+with open(os.path.join(d, "kustomization.yaml")) as f:
+    k = yaml.safe_load(f)
+for r in k.get("resources", []):
+    path = os.path.join(d, r)
+    if os.path.isfile(path):
+        print(path)
+PY2
+)
   fi
 done
 for file in "$EXAMPLES_DIR"/*.yaml; do [ -f "$file" ] && targets+=("$file"); done
