@@ -15,12 +15,30 @@
 #      limit covers PROXY_MAX_REQUESTS requests with bodies of PROXY_MAX_BODY_BYTES, replicas
 #      spread over nodes and zones, egress is limited, no service-account token is mounted,
 #      images carry a version (and a digest in overlays/pinned), disruption budgets let unhealthy
-#      pods go, Redis is Guaranteed QoS behind a headless governing Service, API keys come from
-#      a mounted Secret file, the scaling examples scale on rpc_in_flight_requests, the image
-#      and compose health checks test liveness only, compose publishes on loopback and caps
-#      Redis' memory, the ConfigMap and docker-compose.yml carry the same settings, compose's
-#      build targets exist in the Dockerfile, and every target path of Package.swift reaches
-#      the image build.
+#      pods go, API keys come from a mounted Secret file, the scaling examples scale on
+#      rpc_in_flight_requests, the image and compose health checks test liveness only, compose
+#      publishes on loopback and caps Redis' memory, compose's build targets exist in the
+#      Dockerfile, and every target path of Package.swift reaches the image build.
+#      For the base and every rendered overlay: its Redis (the base's single one, or the Redis
+#      Cluster of overlays/redis-cluster) runs with AOF, maxmemory below its limit and
+#      noeviction, is Guaranteed QoS behind a headless governing Service, has a disruption
+#      budget and a NetworkPolicy that lets the proxies in, the proxies' egress reaches it and
+#      PROXY_REDIS_URL names it; its ConfigMap carries the same settings as docker-compose.yml
+#      (which Redis to use aside: URL, shard count, TLS files); its images carry a version.
+#      A Redis Cluster also: cluster-enabled with its config file on the volume, announced
+#      hostnames or IPs, a headless Service with the client port 6379 and the bus port 16379
+#      that publishes not-ready pods, a NetworkPolicy admitting the cluster pods to each other
+#      on both ports (the proxies on 6379 only), one pod per node, maxUnavailable 1, a
+#      bootstrap Job whose REDIS_NODES are exactly the StatefulSet's pods (masters x (1 +
+#      replicas), 3 masters or more) and which creates the cluster only when none exists,
+#      PROXY_REDIS_URL naming only pods of the headless Service, PROXY_REDIS_SHARDS set within
+#      1...1024, and none of the base's single-Redis objects rendered.
+#      Sentinel (overlays/redis-sentinel): a master and a replica plus an odd number (3+) of
+#      sentinels, one pod per node each, a quorum that is a majority, one ConfigMap of shared
+#      settings whose REDIS_PODS and SENTINELS are exactly the StatefulSets' pods, a
+#      PROXY_REDIS_URL listing every sentinel and that master name, network policies and
+#      proxy egress for 26379 and 6379, hostnames announced, a fixed sentinel id, Redis pods
+#      that ask the sentinels whom to follow, and no single Redis left.
 #   3. docker-compose.yml: `docker-compose config -q` (or `docker compose config -q`).
 #   4. Dockerfile: hadolint.
 #
@@ -134,7 +152,20 @@ for dir in "$OVERLAYS_DIR"/*/; do
     targets+=("$OVERLAY_RENDERS/$name.yaml")
   else
     rm -f "$OVERLAY_RENDERS/$name.yaml"
-    note "overlay $name not rendered (no kustomize): its kustomization.yaml gets the cross-checks only"
+    note "overlay $name not rendered (no kustomize): its own resource files get the schemas, its kustomization.yaml the cross-checks"
+    # The overlay's own files (not ../../base), as they are: objects an overlay adds (a Redis
+    # Cluster, sentinels) still get the schema check.
+    mapfile -t -O "${#targets[@]}" targets < <("$PY" - "$dir" <<'PY2'
+import os, sys, yaml
+d = sys.argv[1]
+with open(os.path.join(d, "kustomization.yaml")) as f:
+    k = yaml.safe_load(f)
+for r in k.get("resources", []):
+    path = os.path.join(d, r)
+    if os.path.isfile(path):
+        print(path)
+PY2
+)
   fi
 done
 for file in "$EXAMPLES_DIR"/*.yaml; do [ -f "$file" ] && targets+=("$file"); done
@@ -304,10 +335,7 @@ if deployment:
                     return True
             return False
         check(allows(53, "UDP") and allows(53, "TCP"), "proxy egress allows DNS (UDP and TCP 53)")
-        if redis:
-            rl = redis["spec"]["template"]["metadata"]["labels"]
-            check(allows(6379, "TCP", lambda t: "ipBlock" not in t and ("podSelector" not in t or selects(t["podSelector"].get("matchLabels", {}), rl) or t["podSelector"] == {})),
-                  "proxy egress allows the Redis pods on 6379")
+        # Egress to the Redis pods: check_redis below, for the base and every overlay.
         check(any(r.get("to") and any("namespaceSelector" in t or "ipBlock" in t for t in r["to"]) for r in rules),
               "proxy egress has a rule for push endpoints (other namespaces or addresses)")
     check("Secret" not in by_kind or "syft-proxy-keys" not in by_kind["Secret"],
@@ -344,46 +372,268 @@ if deployment:
         for p in service["spec"]["ports"]:
             check(p.get("targetPort") in ports or p.get("targetPort") in ports.values(), f"Service syft-proxy targetPort {p.get('targetPort')} is a container port")
 
-if redis and redis_service:
-    rlabels = redis["spec"]["template"]["metadata"]["labels"]
-    check(selects(redis["spec"]["selector"]["matchLabels"], rlabels), "StatefulSet selector matches its pod labels")
-    check(selects(redis_service["spec"].get("selector", {}), rlabels), "Service syft-proxy-redis selects the Redis pod labels")
-    rcs = redis["spec"]["template"]["spec"]["containers"]
-    rc = next((c for c in rcs if c["name"] == "redis"), rcs[0])
-    args = rc.get("args", []) + rc.get("command", [])
-    check("--appendonly" in args and args[args.index("--appendonly") + 1] == "yes", "Redis runs with AOF (--appendonly yes)")
-    if "--maxmemory-policy" in args:
-        check(args[args.index("--maxmemory-policy") + 1] == "noeviction", "Redis never evicts keys (maxmemory-policy noeviction)")
-    check(any(m["mountPath"] == "/data" for m in rc.get("volumeMounts", [])), "Redis keeps /data on a volume")
-    rpod = redis["spec"]["template"]["spec"]
-    check(rpod.get("automountServiceAccountToken") is False, "Redis pods mount no service-account token (automountServiceAccountToken: false)")
-    # Guaranteed QoS: every container (init ones too) with cpu and memory requests == limits.
-    def guaranteed(c):
-        r = c.get("resources", {})
-        req, lim = r.get("requests", {}), r.get("limits", {})
-        return all(k in lim and quantity(req.get(k, lim[k])) == quantity(lim[k]) for k in ("cpu", "memory")) if lim else False
-    check(all(guaranteed(c) for c in rcs + rpod.get("initContainers", [])), "Redis is Guaranteed QoS (cpu and memory requests == limits)")
-    if "--maxmemory" in args:
-        mlimit = quantity(rc.get("resources", {}).get("limits", {}).get("memory", "0"))
-        check(mlimit and quantity(args[args.index("--maxmemory") + 1]) < mlimit, "Redis maxmemory is below its memory limit")
-    governing = by_kind.get("Service", {}).get(redis["spec"].get("serviceName"))
+# --- Redis: the single Redis of the base, or a Redis Cluster (overlays/redis-cluster) -------
+# Run on the base and on every rendered overlay, so an overlay that replaces Redis gets the
+# same checks (QoS, persistence, eviction, governing Service, budget, network policies) as the
+# base, plus those of its kind.
+REDIS_DEPLOYMENT_KEYS = ("PROXY_REDIS_URL", "PROXY_REDIS_SHARDS")
+
+def redis_deployment_setting(key):
+    """Settings that say which Redis a rendering uses: they may differ from compose's."""
+    return key in REDIS_DEPLOYMENT_KEYS or key.startswith("PROXY_REDIS_TLS_")
+
+def flag(args, name):
+    i = args.index(name) if name in args else -1
+    return args[i + 1] if 0 <= i < len(args) - 1 else None
+
+def index(objs):
+    out = {}
+    for o in objs:
+        out.setdefault(o["kind"], {})[o["metadata"]["name"]] = o
+    return out
+
+def guaranteed(c):
+    r = c.get("resources", {})
+    req, lim = r.get("requests", {}), r.get("limits", {})
+    return all(k in lim and quantity(req.get(k, lim[k])) == quantity(lim[k]) for k in ("cpu", "memory")) if lim else False
+
+def redis_url_hosts(url):
+    """(scheme, [(host, port)], db) of redis://[auth@]h1[:p1],h2[:p2][/db]; None when malformed."""
+    m = re.fullmatch(r"(rediss?(?:\+sentinel)?)://(?:[^@/]*@)?([^/]+)(?:/(.*))?", url or "")
+    if not m:
+        return None
+    hosts = []
+    for part in m.group(2).split(","):
+        hm = re.fullmatch(r"([A-Za-z0-9.-]+)(?::(\d+))?", part)
+        if not hm:
+            return None
+        hosts.append((hm.group(1), int(hm.group(2) or 6379)))
+    return m.group(1), hosts, m.group(3)
+
+def ingress_peers(np, port):
+    """matchLabels of the pod selectors an ingress NetworkPolicy admits on TCP `port`."""
+    out = []
+    for rule in np["spec"].get("ingress", []):
+        ports = rule.get("ports") or [{}]
+        if any(p.get("port") in (None, port) and p.get("protocol", "TCP") == "TCP" for p in ports):
+            out += [f.get("podSelector", {}).get("matchLabels", {}) for f in rule.get("from", []) if "podSelector" in f]
+    return out
+
+def pod_host_re(sts_name, svc_name):
+    """<statefulset>-<ordinal>.<headless service>[.<namespace>[.svc[.cluster.local]]]"""
+    return re.compile(rf"{re.escape(sts_name)}-(\d+)\.{re.escape(svc_name)}(?:\.[a-z0-9-]+(?:\.svc(?:\.cluster\.local)?)?)?")
+
+def pods_listed(entries, sts, svc_name, port):
+    """True when entries (host or host:port) are exactly the pods of sts, each once, on port."""
+    pattern, ordinals = pod_host_re(sts["metadata"]["name"], svc_name), []
+    for e in entries:
+        host, _, p = e.partition(":") if port else (e, "", "")
+        m = pattern.fullmatch(host)
+        if not m or (port and p != str(port)):
+            return False
+        ordinals.append(int(m.group(1)))
+    return sorted(ordinals) == list(range(sts["spec"].get("replicas", 1)))
+
+def no_base_redis(by, where):
+    base_redis = [f"{k}/{n}" for k, n in (("StatefulSet", "syft-proxy-redis"), ("Service", "syft-proxy-redis"),
+                  ("Service", "syft-proxy-redis-headless"), ("PodDisruptionBudget", "syft-proxy-redis"), ("NetworkPolicy", "syft-proxy-redis"))
+                  if n in by.get(k, {})]
+    check(not base_redis, f"{where}: the base's single Redis is not rendered" + (f" (rendered: {', '.join(base_redis)})" if base_redis else ""))
+
+def check_redis(objs, where):
+    by = index(objs)
+    deployment_ = by.get("Deployment", {}).get("syft-proxy")
+    plabels = deployment_["spec"]["template"]["metadata"].get("labels", {}) if deployment_ else {}
+    env = by.get("ConfigMap", {}).get("syft-proxy", {}).get("data", {})
+    found = [(s, c) for s in by.get("StatefulSet", {}).values() for c in s["spec"]["template"]["spec"]["containers"]
+             if c["name"] == "redis"]
+    if not check(len(found) == 1, f"{where}: one Redis StatefulSet (a container named redis; found {len(found)})"):
+        return None
+    sts, rc = found[0]
+    name, rpod = sts["metadata"]["name"], sts["spec"]["template"]["spec"]
+    rlabels = sts["spec"]["template"]["metadata"]["labels"]
+    args = rc.get("command", []) + rc.get("args", [])
+    cluster = flag(args, "--cluster-enabled") == "yes"
+    what = f"{where}: {'Redis Cluster' if cluster else 'Redis'} StatefulSet {name}"
+    check(selects(sts["spec"]["selector"]["matchLabels"], rlabels), f"{what}: selector matches its pod labels")
+    check(flag(args, "--appendonly") == "yes", f"{what}: runs with AOF (--appendonly yes)")
+    check(flag(args, "--maxmemory-policy") == "noeviction", f"{what}: never evicts request state (--maxmemory-policy noeviction)")
+    mlimit = quantity(rc.get("resources", {}).get("limits", {}).get("memory", "0"))
+    maxmemory = quantity(flag(args, "--maxmemory") or "")
+    check(bool(maxmemory and mlimit and maxmemory < mlimit),
+          f"{what}: --maxmemory {flag(args, '--maxmemory')} is set and below its memory limit (noeviction alone bounds nothing)")
+    mounts = {m["mountPath"]: m for m in rc.get("volumeMounts", [])}
+    datadir = flag(args, "--dir") or "/data"
+    check(datadir in mounts, f"{what}: keeps its data directory {datadir} on a volume")
+    check(rpod.get("automountServiceAccountToken") is False, f"{what}: pods mount no service-account token")
+    check(all(guaranteed(c) for c in rpod["containers"] + rpod.get("initContainers", [])),
+          f"{what}: Guaranteed QoS (every container, init ones too, with cpu and memory requests == limits)")
+    governing = by.get("Service", {}).get(sts["spec"].get("serviceName"))
     check(governing is not None and governing["spec"].get("clusterIP") == "None" and selects(governing["spec"].get("selector", {}), rlabels),
-          f"StatefulSet serviceName {redis['spec'].get('serviceName')} is a headless Service (clusterIP: None) selecting the Redis pods")
-    check(redis_service["spec"].get("clusterIP") != "None", "Service syft-proxy-redis (the clients' address) is a normal Service")
-    check(any(selects(p["spec"]["selector"].get("matchLabels", {}), rlabels) for p in by_kind.get("PodDisruptionBudget", {}).values()),
-          "a PodDisruptionBudget covers the Redis pod")
-    m = re.match(r"redis://(?:[^@/]*@)?([^:/]+)(?::(\d+))?", settings.get("PROXY_REDIS_URL", ""))
-    check(m is not None and m.group(1) == redis_service["metadata"]["name"], "PROXY_REDIS_URL points at Service syft-proxy-redis")
-    if m:
-        check(int(m.group(2) or 6379) in [p["port"] for p in redis_service["spec"]["ports"]], "PROXY_REDIS_URL port is the Redis Service port")
-    redis_policies = [np for np in by_kind.get("NetworkPolicy", {}).values() if "Ingress" in np["spec"].get("policyTypes", ["Ingress"])
-                      and not (deployment and selects(np["spec"]["podSelector"].get("matchLabels", {}), deployment["spec"]["template"]["metadata"].get("labels", {})))]
-    check(bool(redis_policies), "a NetworkPolicy limits who reaches Redis")
-    for np in redis_policies:
-        check(selects(np["spec"]["podSelector"].get("matchLabels", {}), rlabels), f"NetworkPolicy {np['metadata']['name']} applies to the Redis pods")
-        if deployment:
-            froms = [f.get("podSelector", {}).get("matchLabels", {}) for rule in np["spec"].get("ingress", []) for f in rule.get("from", [])]
-            check(any(selects(f, labels) for f in froms), f"NetworkPolicy {np['metadata']['name']} lets the proxy pods in")
+          f"{what}: serviceName {sts['spec'].get('serviceName')} is a headless Service (clusterIP: None) selecting its pods")
+    pdbs = [p for p in by.get("PodDisruptionBudget", {}).values() if selects(p["spec"]["selector"].get("matchLabels", {}), rlabels)]
+    check(bool(pdbs), f"{what}: a PodDisruptionBudget covers its pods")
+    cports = {p.get("name"): p["containerPort"] for p in rc.get("ports", [])}
+    def service_ports(svc):
+        return {p["port"]: cports.get(p.get("targetPort"), p.get("targetPort", p["port"])) for p in svc["spec"].get("ports", [])}
+    # Who may reach Redis: ingress policies on its pods that let the proxies in.
+    policies = [np for np in by.get("NetworkPolicy", {}).values() if "Ingress" in np["spec"].get("policyTypes", ["Ingress"])
+                and selects(np["spec"]["podSelector"].get("matchLabels", {}), rlabels)]
+    check(bool(policies), f"{what}: a NetworkPolicy limits who reaches its pods")
+    check(any(selects(f, plabels) for np in policies for f in ingress_peers(np, 6379)),
+          f"{what}: its NetworkPolicy lets the proxy pods in on 6379")
+    # And the proxies may get out to it.
+    egress_rules = [r for np in by.get("NetworkPolicy", {}).values()
+                    if selects(np["spec"]["podSelector"].get("matchLabels", {}), plabels) and "Egress" in np["spec"].get("policyTypes", [])
+                    for r in np["spec"].get("egress", [])]
+    def egress_allows(port, labels):
+        return any(any(p.get("port") in (None, port) and p.get("protocol", "TCP") == "TCP" for p in (r.get("ports") or [{}]))
+                   and any("ipBlock" not in t and (t.get("podSelector") == {} or selects(t.get("podSelector", {}).get("matchLabels", {}), labels))
+                           for t in (r.get("to") or [{}]))
+                   for r in egress_rules)
+    check(egress_allows(6379, rlabels), f"{where}: proxy egress allows the pods of {name} on 6379")
+    url = env.get("PROXY_REDIS_URL", "")
+    parsed = redis_url_hosts(url)
+    if parsed and parsed[0].endswith("+sentinel") and not cluster:
+        check_sentinel(by, where, sts, parsed, plabels, egress_allows)
+        return "sentinel"
+    if not cluster:
+        clients = [s for s in by.get("Service", {}).values() if s["spec"].get("clusterIP") != "None" and selects(s["spec"].get("selector", {}), rlabels)]
+        check(len(clients) == 1, f"{what}: one normal (ClusterIP) Service for the clients in front of it")
+        if clients and check(parsed is not None and len(parsed[1]) == 1 and parsed[1][0][0] == clients[0]["metadata"]["name"],
+                             f"{where}: PROXY_REDIS_URL points at Service {clients[0]['metadata']['name']}"):
+            check(parsed[1][0][1] in service_ports(clients[0]), f"{where}: PROXY_REDIS_URL port is a port of Service {clients[0]['metadata']['name']}")
+        return "standalone"
+    # Redis Cluster.
+    conf = flag(args, "--cluster-config-file") or ""
+    check(any(conf.startswith(p.rstrip("/") + "/") for p in mounts), f"{what}: --cluster-config-file {conf} is on the pod's volume (a node keeps its id and view across restarts)")
+    check(flag(args, "--cluster-announce-hostname") is not None and flag(args, "--cluster-preferred-endpoint-type") == "hostname"
+          or flag(args, "--cluster-announce-ip") is not None,
+          f"{what}: nodes announce a hostname (cluster-preferred-endpoint-type hostname) or their pod IP")
+    replicas = sts["spec"].get("replicas", 1)
+    if governing:
+        sp = service_ports(governing)
+        check(sp.get(6379) == 6379 and sp.get(16379) == 16379 and cports.get("redis") == 6379 and 16379 in cports.values(),
+              f"{what}: headless Service {governing['metadata']['name']} exposes the client port 6379 and the bus port 16379 of its pods")
+        check(governing["spec"].get("publishNotReadyAddresses") is True,
+              f"{what}: headless Service publishes not-ready pods (nodes of an unformed cluster must resolve each other)")
+    check(any(selects(f, rlabels) for np in policies for f in ingress_peers(np, 16379))
+          and any(selects(f, rlabels) for np in policies for f in ingress_peers(np, 6379)),
+          f"{what}: its NetworkPolicy admits the cluster pods to each other on 6379 and the bus port 16379")
+    check(not any(selects(f, plabels) for np in policies for f in ingress_peers(np, 16379)),
+          f"{what}: the proxies are not admitted to the bus port 16379")
+    anti = rpod.get("affinity", {}).get("podAntiAffinity", {}).get("requiredDuringSchedulingIgnoredDuringExecution", [])
+    check(any(t.get("topologyKey") == "kubernetes.io/hostname" and selects(t.get("labelSelector", {}).get("matchLabels", {}), rlabels) for t in anti),
+          f"{what}: one pod per node (required anti-affinity on kubernetes.io/hostname), so a master and its replica never share a node")
+    check(any(p["spec"].get("maxUnavailable") == 1 for p in pdbs), f"{what}: its PodDisruptionBudget allows one pod down at a time (maxUnavailable: 1)")
+    svc_name = governing["metadata"]["name"] if governing else "?"
+    pod_host = re.compile(rf"{re.escape(name)}-(\d+)\.{re.escape(svc_name)}(?:\.[a-z0-9-]+(?:\.svc(?:\.cluster\.local)?)?)?")
+    # The bootstrap Job: lists every pod, masters x (1 + replicas) of them, creates only once.
+    jobs = [(j, c) for j in by.get("Job", {}).values() for c in j["spec"]["template"]["spec"]["containers"]
+            if any(e["name"] == "REDIS_NODES" for e in c.get("env", []))]
+    if check(len(jobs) == 1, f"{where}: one bootstrap Job (a container with REDIS_NODES) forms the cluster"):
+        job, jc = jobs[0]
+        jenv = {e["name"]: e.get("value", "") for e in jc.get("env", [])}
+        nodes = jenv["REDIS_NODES"].split()
+        ordinals = []
+        for n in nodes:
+            hm = re.fullmatch(rf"(.+):(\d+)", n)
+            pm = pod_host.fullmatch(hm.group(1)) if hm else None
+            ordinals.append(int(pm.group(1)) if pm and int(hm.group(2)) == 6379 else None)
+        check(sorted(o for o in ordinals if o is not None) == list(range(replicas)) and None not in ordinals,
+              f"{where}: the bootstrap Job's REDIS_NODES are exactly the {replicas} pods of {name} (name-N.{svc_name}:6379)")
+        per_master = int(jenv.get("REDIS_CLUSTER_REPLICAS", "-1") or -1)
+        masters = len(nodes) // (1 + per_master) if per_master >= 0 else 0
+        check(per_master >= 0 and masters >= 3 and masters * (1 + per_master) == len(nodes) == replicas,
+              f"{where}: {masters} masters x (1 + {per_master} replica(s)) = {len(nodes)} nodes = StatefulSet replicas {replicas} (Redis Cluster needs 3 masters or more)")
+        script = " ".join(jc.get("command", []) + jc.get("args", []))
+        create = script.find("--cluster create")
+        check(create >= 0 and "--cluster-replicas" in script[create:] and "--cluster-yes" in script[create:],
+              f"{where}: the bootstrap Job runs redis-cli --cluster create ... --cluster-replicas ... --cluster-yes")
+        guard = max(script.find("cluster_known_nodes"), script.find("cluster_slots_assigned"))
+        check(0 <= guard < create, f"{where}: the bootstrap Job creates the cluster only when no node belongs to one yet (idempotent)")
+        check(job["spec"]["template"]["spec"].get("automountServiceAccountToken") is False, f"{where}: the bootstrap Job mounts no service-account token")
+        jlabels = job["spec"]["template"]["metadata"].get("labels", {})
+        check(any(selects(f, jlabels) for np in policies for f in ingress_peers(np, 6379)),
+              f"{where}: the NetworkPolicy lets the bootstrap Job's pods reach the cluster on 6379")
+    # The proxies' URL: seeds among the cluster's pods, database 0 only.
+    if check(parsed is not None, f"{where}: PROXY_REDIS_URL is a redis:// (or rediss://) URL with host:port seeds"):
+        bad = [h for h, p in parsed[1] if not (pod_host.fullmatch(h) and int(pod_host.fullmatch(h).group(1)) < replicas and p == 6379)]
+        check(not bad, f"{where}: PROXY_REDIS_URL names only pods of headless Service {svc_name} on 6379" + (f" (not: {', '.join(bad)})" if bad else ""))
+        check(len(parsed[1]) >= 2, f"{where}: PROXY_REDIS_URL lists several seed nodes ({len(parsed[1])})")
+        check(parsed[2] in (None, "", "0"), f"{where}: PROXY_REDIS_URL names no database but 0 (a cluster has only database 0)")
+    shards = env.get("PROXY_REDIS_SHARDS")
+    check(shards is not None and re.fullmatch(r"\d+", shards) is not None and 1 <= int(shards) <= 1024,
+          f"{where}: PROXY_REDIS_SHARDS is set explicitly and within 1...1024 (found {shards!r})")
+    no_base_redis(by, where)
+    return "cluster"
+
+def check_sentinel(by, where, data, parsed, plabels, egress_allows):
+    """A master and replicas (data) watched by sentinels; the proxies ask the sentinels."""
+    dlabels = data["spec"]["template"]["metadata"]["labels"]
+    sentinels = [s for s in by.get("StatefulSet", {}).values()
+                 if any(p["containerPort"] == 26379 for c in s["spec"]["template"]["spec"]["containers"] for p in c.get("ports", []))]
+    if not check(len(sentinels) == 1, f"{where}: one Sentinel StatefulSet (container port 26379; found {len(sentinels)})"):
+        return
+    sen = sentinels[0]
+    sname, spod = sen["metadata"]["name"], sen["spec"]["template"]["spec"]
+    slabels = sen["spec"]["template"]["metadata"]["labels"]
+    what = f"{where}: Sentinel StatefulSet {sname}"
+    n = sen["spec"].get("replicas", 1)
+    check(n >= 3 and n % 2 == 1, f"{what}: an odd number of sentinels, 3 or more ({n})")
+    check(data["spec"].get("replicas", 1) >= 2, f"{where}: Redis StatefulSet {data['metadata']['name']} runs a master and at least one replica ({data['spec'].get('replicas', 1)} pods)")
+    check(spod.get("automountServiceAccountToken") is False, f"{what}: pods mount no service-account token")
+    check(all(guaranteed(c) for c in spod["containers"] + spod.get("initContainers", [])), f"{what}: Guaranteed QoS")
+    for sts_, lbl in ((data, dlabels), (sen, slabels)):
+        anti = sts_["spec"]["template"]["spec"].get("affinity", {}).get("podAntiAffinity", {}).get("requiredDuringSchedulingIgnoredDuringExecution", [])
+        check(any(t.get("topologyKey") == "kubernetes.io/hostname" and selects(t.get("labelSelector", {}).get("matchLabels", {}), lbl) for t in anti),
+              f"{where}: {sts_['metadata']['name']} runs one pod per node (required anti-affinity on kubernetes.io/hostname)")
+    check(any(selects(p["spec"]["selector"].get("matchLabels", {}), slabels) and p["spec"].get("maxUnavailable") == 1
+              for p in by.get("PodDisruptionBudget", {}).values()),
+          f"{what}: a PodDisruptionBudget lets one sentinel go at a time (maxUnavailable: 1), so the quorum stays")
+    sgov = by.get("Service", {}).get(sen["spec"].get("serviceName"))
+    dgov = by.get("Service", {}).get(data["spec"].get("serviceName"))
+    check(sgov is not None and sgov["spec"].get("clusterIP") == "None" and selects(sgov["spec"].get("selector", {}), slabels)
+          and 26379 in [p["port"] for p in sgov["spec"].get("ports", [])] and sgov["spec"].get("publishNotReadyAddresses") is True,
+          f"{what}: serviceName {sen['spec'].get('serviceName')} is a headless Service on 26379 publishing not-ready pods")
+    check(dgov is not None and dgov["spec"].get("publishNotReadyAddresses") is True,
+          f"{where}: the Redis pods' headless Service publishes not-ready pods (the start scripts ask each other)")
+    # The shared settings: the same ConfigMap for both StatefulSets, and in step with them.
+    refs = {sts_["metadata"]["name"]: {e.get("configMapRef", {}).get("name") for c in sts_["spec"]["template"]["spec"]["containers"] for e in c.get("envFrom", [])}
+            for sts_ in (data, sen)}
+    shared_names = set.intersection(*refs.values()) - {None}
+    shared = by.get("ConfigMap", {}).get(next(iter(shared_names), ""), {}).get("data", {})
+    if check(bool(shared), f"{where}: the Redis pods and the sentinels read one ConfigMap of shared settings"):
+        check(pods_listed(shared.get("REDIS_PODS", "").split(), data, data["spec"].get("serviceName"), None),
+              f"{where}: REDIS_PODS lists exactly the pods of {data['metadata']['name']}")
+        check(pods_listed(shared.get("SENTINELS", "").split(), sen, sen["spec"].get("serviceName"), 26379),
+              f"{where}: SENTINELS lists exactly the pods of {sname} on 26379")
+        quorum = int(shared.get("QUORUM", "0") or 0)
+        check(n // 2 < quorum <= n, f"{where}: QUORUM {quorum} is a majority of the {n} sentinels")
+        path = (parsed[2] or "").split("/")
+        check(path[0] == shared.get("MASTER_NAME") and len(path) <= 2 and (len(path) == 1 or path[1] in ("", "0")),
+              f"{where}: PROXY_REDIS_URL names master {shared.get('MASTER_NAME')} (MASTER_NAME), database 0")
+    check(pods_listed([f"{h}:{p}" for h, p in parsed[1]], sen, sen["spec"].get("serviceName"), 26379),
+          f"{where}: PROXY_REDIS_URL lists every sentinel of {sname} (and nothing else) on 26379")
+    check(egress_allows(26379, slabels), f"{where}: proxy egress allows the sentinels on 26379")
+    policies = [np for np in by.get("NetworkPolicy", {}).values() if "Ingress" in np["spec"].get("policyTypes", ["Ingress"])]
+    def admitted(target, port, peer):
+        return any(selects(np["spec"]["podSelector"].get("matchLabels", {}), target) and any(selects(f, peer) for f in ingress_peers(np, port))
+                   for np in policies)
+    check(admitted(slabels, 26379, plabels) and admitted(slabels, 26379, slabels) and admitted(slabels, 26379, dlabels),
+          f"{what}: its NetworkPolicy admits the proxies, the sentinels and the Redis pods on 26379")
+    check(admitted(dlabels, 6379, slabels) and admitted(dlabels, 6379, dlabels),
+          f"{where}: the Redis pods' NetworkPolicy admits the sentinels and each other (replication) on 6379")
+    script = " ".join(c for cont in spod["containers"] for c in cont.get("command", []) + cont.get("args", []))
+    dscript = " ".join(c for cont in data["spec"]["template"]["spec"]["containers"] for c in cont.get("command", []) + cont.get("args", []))
+    check(all(k in script for k in ("sentinel resolve-hostnames yes", "sentinel announce-hostnames yes", "sentinel myid"))
+          and "--replica-announce-ip" in dscript,
+          f"{where}: sentinels and Redis pods announce hostnames, and each sentinel keeps its id across restarts")
+    check("get-master-addr-by-name" in dscript and "--replicaof" in dscript,
+          f"{where}: a Redis pod asks the sentinels whom to follow before it starts")
+    no_base_redis(by, where)
+
+check_redis(objects, "base")
 
 for pdb in by_kind.get("PodDisruptionBudget", {}).values():
     check(pdb["spec"].get("unhealthyPodEvictionPolicy") == "AlwaysAllow",
@@ -500,8 +750,34 @@ def settings_ok(env, where):
     t, mt, ttl = (float(env.get(k, d)) for k, d in (("PROXY_TIMEOUT", 60), ("PROXY_MAX_TIMEOUT", 300), ("PROXY_REQUEST_TTL", 3600)))
     check(t <= mt, f"{where}: PROXY_TIMEOUT <= PROXY_MAX_TIMEOUT")
     check(ttl >= t, f"{where}: PROXY_REQUEST_TTL >= PROXY_TIMEOUT")
-    check(env.get("PROXY_REDIS_URL", "").startswith("redis://"), f"{where}: PROXY_REDIS_URL is a redis:// URL")
+    check(re.match(r"rediss?(\+sentinel)?://", env.get("PROXY_REDIS_URL", "")) is not None,
+          f"{where}: PROXY_REDIS_URL is a redis://, rediss:// or redis+sentinel:// URL")
 settings_ok(settings, "ConfigMap")
+
+# Every rendered overlay: its Redis (the base's, or the one it puts in its place), its settings
+# (compared with compose below) and its images.
+overlay_settings, redis_kinds = {"ConfigMap": settings}, {}
+for oname in sorted(os.listdir(overlays_dir)):
+    if not os.path.isfile(os.path.join(overlays_dir, oname, "kustomization.yaml")):
+        continue
+    out = os.path.join(overlay_renders, oname + ".yaml")
+    if not os.path.isfile(out):
+        notes.append(f"overlay {oname} not rendered (no kustomize): its Redis, settings and images are not cross-checked")
+        continue
+    where, oobjs = f"overlay {oname}", load_all(out)
+    redis_kinds[oname] = check_redis(oobjs, where)
+    oenv = index(oobjs).get("ConfigMap", {}).get("syft-proxy", {}).get("data", {})
+    if check(bool(oenv), f"{where}: renders ConfigMap syft-proxy"):
+        settings_ok(oenv, where)
+        overlay_settings[f"{where} ConfigMap"] = oenv
+    for w, image in sorted(set(images(oobjs))):
+        check(image_pinned(image), f"{where}: {w} image {image} names a release (x.y.z tag or digest)")
+    for pdb in index(oobjs).get("PodDisruptionBudget", {}).values():
+        check(pdb["spec"].get("unhealthyPodEvictionPolicy") == "AlwaysAllow",
+              f"{where}: PodDisruptionBudget {pdb['metadata']['name']} lets unready pods be evicted (unhealthyPodEvictionPolicy: AlwaysAllow)")
+if check(os.path.isfile(os.path.join(overlays_dir, "redis-cluster", "kustomization.yaml")), "overlay redis-cluster exists") \
+        and "redis-cluster" in redis_kinds:
+    check(redis_kinds["redis-cluster"] == "cluster", "overlay redis-cluster renders a Redis Cluster (--cluster-enabled yes)")
 
 # --- Dockerfile -----------------------------------------------------------------------------
 with open(os.path.join(root, "Dockerfile")) as f:
@@ -611,11 +887,13 @@ for p in proxies:
     check(seconds >= float(env.get("PROXY_MAX_TIMEOUT", 300)), f"compose {p} stop_grace_period {grace} covers PROXY_MAX_TIMEOUT")
 shared = {p: {k: v for k, v in envs[p].items() if k != "PROXY_REPLICA_ID"} for p in proxies}
 check(all(shared[p] == shared[proxies[0]] for p in proxies), "compose replicas share one set of PROXY_* settings")
-if proxies and settings:
-    a = {k: v for k, v in shared[proxies[0]].items() if k != "PROXY_REDIS_URL"}
-    b = {k: str(v) for k, v in settings.items() if k != "PROXY_REDIS_URL"}
+# The ConfigMaps (the base's and every overlay's) and compose: the same settings, but for those
+# that say which Redis to use (URL, shard count, TLS files): compose runs one Redis of its own.
+for where, cm_settings in (overlay_settings.items() if proxies else []):
+    a = {k: v for k, v in shared[proxies[0]].items() if not redis_deployment_setting(k)}
+    b = {k: str(v) for k, v in cm_settings.items() if not redis_deployment_setting(k)}
     diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-    check(not diff, "compose and the ConfigMap carry the same PROXY_* settings" + (f" (differ: {', '.join(diff)})" if diff else ""))
+    check(not diff, f"compose and the {where} carry the same PROXY_* settings (Redis URL, shards and TLS aside)" + (f" (differ: {', '.join(diff)})" if diff else ""))
 def loopback_only(port):
     if isinstance(port, dict):
         return port.get("host_ip") in ("127.0.0.1", "::1")
