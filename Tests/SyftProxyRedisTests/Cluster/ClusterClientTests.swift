@@ -44,6 +44,26 @@ import Testing
         await running.value
     }
 
+    @Test func everyNodeIsReachedOverTLSByTheConfiguredServerName() async throws {
+        let certificates = try TestCertificates.make()
+        defer { certificates.remove() }
+        let cluster = try await RedisClusterProcess.launch(masters: 3, tls: certificates)
+        defer { cluster.stop() }
+        // Nodes announce 127.0.0.1; the certificate names localhost, so the name is configured.
+        let tls = RedisTLS(caFile: certificates.caFile, serverName: "localhost")
+        let client = try RedisClusterClient(configuration: RedisConfiguration(url: "rediss://127.0.0.1:\(cluster.tlsPorts[0])", tls: tls), logger: testLogger)
+        let running = Task { await client.run() }
+        defer { running.cancel() }
+        try await eventually("every master reached over TLS") { client.topology.reachableNodes == 3 }
+        for master in try cluster.masters {
+            let onIt = key("tls", where: master.owns)
+            #expect(try await client.send(RedisCommand("SET", onIt, "1"), routingKey: onIt) == .simpleString("OK"))
+            #expect(cluster.tlsPorts.contains(try client.owner(of: RedisHashSlot.slot(of: onIt)).configuration.port))
+        }
+        await client.shutdown()
+        await running.value
+    }
+
     @Test func scriptKeysInDifferentSlotsAreRefused() async throws {
         try await withClusterClient { client, _ in
             await #expect {
