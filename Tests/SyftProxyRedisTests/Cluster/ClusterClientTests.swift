@@ -93,6 +93,19 @@ import Testing
         }
     }
 
+    @Test func aMasterLeftWithoutSlotsLeavesTheMap() async throws {
+        try await withClusterClient { client, cluster in
+            let masters = try cluster.masters
+            let drained = masters[0]
+            try await cluster.reshard(slots: drained.slotCount, from: drained, to: masters[1])
+            try await eventually("the drained master left the map", within: 10) {
+                client.topology.nodes == 2 && client.state.withLock { $0.nodes[RedisEndpoint(host: "127.0.0.1", port: drained.port)] == nil }
+            }
+            let onIt = key("drained", where: drained.owns)
+            #expect(try await client.send(RedisCommand("SET", onIt, "1"), routingKey: onIt) == .simpleString("OK"))
+        }
+    }
+
     @Test func askDuringAMigrationReachesTheImportingNode() async throws {
         try await withClusterClient { client, cluster in
             let masters = try cluster.masters
