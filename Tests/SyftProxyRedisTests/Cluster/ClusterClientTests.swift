@@ -25,6 +25,8 @@ import Testing
                 await connection.close()
             }
             #expect(total == 1000)
+            // A command without keys goes to any master.
+            #expect(try await client.send(RedisCommand("PING"), routingKey: nil) == .simpleString("PONG"))
             #expect(try await client.send(RedisCommand("GET", "key:999"), routingKey: "key:999") == .bulk("value:999"))
         }
     }
