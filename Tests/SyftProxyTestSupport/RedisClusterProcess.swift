@@ -68,12 +68,11 @@ public final class RedisClusterProcess: Sendable {
             // With TLS on the bus, nodes must meet at their TLS ports.
             let tlsArguments = tls.map { ["--tls", "--cacert", $0.caFile] } ?? []
             let createPorts = tls == nil ? servers.map(\.port) : tlsPorts
-            let created = try runRedisCLI(
-                port: createPorts[0], password: servers[0].password,
-                tlsArguments + ["--cluster", "create"] + createPorts.map { "127.0.0.1:\($0)" } + [
-                    "--cluster-replicas", String(replicasPerMaster), "--cluster-yes",
-                ],
-                within: 60)
+            let password = servers[0].password
+            let arguments = tlsArguments + ["--cluster", "create"] + createPorts.map { "127.0.0.1:\($0)" } + [
+                "--cluster-replicas", String(replicasPerMaster), "--cluster-yes",
+            ]
+            let created = try await offThePool { try runRedisCLI(port: createPorts[0], password: password, arguments, within: 60) }
             guard created.contains("All 16384 slots covered") else { throw TestFailure("redis-cli --cluster create failed:\n\(created)") }
             try await cluster.waitUntilHealthy(masters: masters)
             return cluster
@@ -109,7 +108,7 @@ public final class RedisClusterProcess: Sendable {
         let deadline = clock.now + .seconds(seconds)
         var last = ""
         while clock.now < deadline {
-            if let problem = healthProblem(masters: masters) { last = problem } else { return }
+            if let problem = await offThePool({ self.healthProblem(masters: masters) }) { last = problem } else { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw TestFailure("the Redis Cluster did not become healthy within \(Int(seconds)) s: \(last)")
@@ -134,11 +133,12 @@ public final class RedisClusterProcess: Sendable {
     /// Moves `slots` slots, keys included, from one master to another with
     /// `redis-cli --cluster reshard`, and waits until the cluster is healthy again.
     public func reshard(slots: Int, from source: Node, to target: Node) async throws {
-        let output = try runRedisCLI(
-            port: target.port, password: servers.first?.password,
-            ["--cluster", "reshard", "127.0.0.1:\(target.port)", "--cluster-from", source.id, "--cluster-to", target.id,
-             "--cluster-slots", String(slots), "--cluster-yes", "--cluster-pipeline", "100"],
-            within: 120)
+        let password = servers.first?.password
+        let arguments = [
+            "--cluster", "reshard", "127.0.0.1:\(target.port)", "--cluster-from", source.id, "--cluster-to", target.id,
+            "--cluster-slots", String(slots), "--cluster-yes", "--cluster-pipeline", "100",
+        ]
+        let output = try await offThePool { try runRedisCLI(port: target.port, password: password, arguments, within: 120) }
         if output.contains("[ERR]") { throw TestFailure("redis-cli --cluster reshard failed:\n\(output)") }
         try await waitUntilHealthy()
     }
@@ -167,5 +167,20 @@ public final class RedisClusterProcess: Sendable {
         return Node(
             id: fields[0], port: port, isMaster: flags.contains("master"), masterID: fields[3] == "-" ? nil : fields[3],
             isFailed: flags.contains("fail") || flags.contains("fail?"), slots: slots)
+    }
+}
+
+/// Runs blocking work (redis-cli runs, polled with sleeps) on a thread of its own, so that a
+/// cluster test waiting for a reshard does not hold one of the few threads every other
+/// concurrently running test needs.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: body()) }
     }
 }
