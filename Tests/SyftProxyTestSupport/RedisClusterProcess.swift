@@ -5,6 +5,8 @@ import Foundation
 /// ``RedisServerProcess``, so one can be killed (`stop()`) and started again on its port.
 public final class RedisClusterProcess: Sendable {
     public let servers: [RedisServerProcess]
+    /// Each server's TLS port, in the order of `servers`; empty without TLS.
+    public let tlsPorts: [Int]
     private let configDirectory: String
 
     /// One node as `CLUSTER NODES` describes it.
@@ -21,8 +23,9 @@ public final class RedisClusterProcess: Sendable {
         public func owns(_ slot: Int) -> Bool { slots.contains { $0.contains(slot) } }
     }
 
-    private init(servers: [RedisServerProcess], configDirectory: String) {
+    private init(servers: [RedisServerProcess], tlsPorts: [Int], configDirectory: String) {
         self.servers = servers
+        self.tlsPorts = tlsPorts
         self.configDirectory = configDirectory
     }
 
@@ -31,23 +34,45 @@ public final class RedisClusterProcess: Sendable {
     /// Every node, comma-separated.
     public var seedsURL: String { "redis://" + servers.map { "127.0.0.1:\($0.port)" }.joined(separator: ",") }
 
-    public static func launch(masters: Int = 3, replicasPerMaster: Int = 0, options: [String] = []) async throws -> RedisClusterProcess {
+    /// With `tls`, every node also serves TLS on a port of its own (`tlsPorts`) and speaks TLS
+    /// on the cluster bus, so it announces its TLS port (CLUSTER SHARDS' `tls-port`); the plain
+    /// ports stay for the launcher's own checks.
+    public static func launch(
+        masters: Int = 3, replicasPerMaster: Int = 0, options: [String] = [], tls: TestCertificates? = nil
+    ) async throws -> RedisClusterProcess {
         let directory = NSTemporaryDirectory() + "syft-redis-cluster-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var servers: [RedisServerProcess] = []
+        var tlsPorts: [Int] = []
         do {
             for _ in 0..<(masters * (1 + replicasPerMaster)) {
                 let port = try FreePort.findWithClusterBus()
+                var tlsOptions: [String] = []
+                if let tls {
+                    // With TLS on the bus, the bus port is the TLS port + 10000.
+                    let tlsPort = try FreePort.findWithClusterBus()
+                    tlsPorts.append(tlsPort)
+                    tlsOptions = [
+                        "--tls-port", String(tlsPort), "--tls-cert-file", tls.serverCertificate, "--tls-key-file", tls.serverKey,
+                        "--tls-ca-cert-file", tls.caFile, "--tls-auth-clients", "no", "--tls-cluster", "yes", "--tls-replication", "yes",
+                        // The bus always asks the connecting node for a client certificate.
+                        "--tls-client-cert-file", tls.clientCertificate, "--tls-client-key-file", tls.clientKey,
+                    ]
+                }
                 servers.append(try await RedisServerProcess.launch(port: port, options: [
                     "--cluster-enabled", "yes", "--cluster-config-file", "\(directory)/nodes-\(port).conf",
                     "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0",
-                ] + options))
+                ] + tlsOptions + options))
             }
-            let cluster = RedisClusterProcess(servers: servers, configDirectory: directory)
-            let created = try runRedisCLI(
-                port: servers[0].port, password: servers[0].password,
-                ["--cluster", "create"] + servers.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", String(replicasPerMaster), "--cluster-yes"],
-                within: 60)
+            let cluster = RedisClusterProcess(servers: servers, tlsPorts: tlsPorts, configDirectory: directory)
+            // With TLS on the bus, nodes must meet at their TLS ports.
+            let tlsArguments = tls.map { ["--tls", "--cacert", $0.caFile] } ?? []
+            let createPorts = tls == nil ? servers.map(\.port) : tlsPorts
+            let password = servers[0].password
+            let arguments = tlsArguments + ["--cluster", "create"] + createPorts.map { "127.0.0.1:\($0)" } + [
+                "--cluster-replicas", String(replicasPerMaster), "--cluster-yes",
+            ]
+            let created = try await offThePool { try runRedisCLI(port: createPorts[0], password: password, arguments, within: 60) }
             guard created.contains("All 16384 slots covered") else { throw TestFailure("redis-cli --cluster create failed:\n\(created)") }
             try await cluster.waitUntilHealthy(masters: masters)
             return cluster
@@ -83,7 +108,7 @@ public final class RedisClusterProcess: Sendable {
         let deadline = clock.now + .seconds(seconds)
         var last = ""
         while clock.now < deadline {
-            if let problem = healthProblem(masters: masters) { last = problem } else { return }
+            if let problem = await offThePool({ self.healthProblem(masters: masters) }) { last = problem } else { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw TestFailure("the Redis Cluster did not become healthy within \(Int(seconds)) s: \(last)")
@@ -108,11 +133,12 @@ public final class RedisClusterProcess: Sendable {
     /// Moves `slots` slots, keys included, from one master to another with
     /// `redis-cli --cluster reshard`, and waits until the cluster is healthy again.
     public func reshard(slots: Int, from source: Node, to target: Node) async throws {
-        let output = try runRedisCLI(
-            port: target.port, password: servers.first?.password,
-            ["--cluster", "reshard", "127.0.0.1:\(target.port)", "--cluster-from", source.id, "--cluster-to", target.id,
-             "--cluster-slots", String(slots), "--cluster-yes", "--cluster-pipeline", "100"],
-            within: 120)
+        let password = servers.first?.password
+        let arguments = [
+            "--cluster", "reshard", "127.0.0.1:\(target.port)", "--cluster-from", source.id, "--cluster-to", target.id,
+            "--cluster-slots", String(slots), "--cluster-yes", "--cluster-pipeline", "100",
+        ]
+        let output = try await offThePool { try runRedisCLI(port: target.port, password: password, arguments, within: 120) }
         if output.contains("[ERR]") { throw TestFailure("redis-cli --cluster reshard failed:\n\(output)") }
         try await waitUntilHealthy()
     }
@@ -141,5 +167,20 @@ public final class RedisClusterProcess: Sendable {
         return Node(
             id: fields[0], port: port, isMaster: flags.contains("master"), masterID: fields[3] == "-" ? nil : fields[3],
             isFailed: flags.contains("fail") || flags.contains("fail?"), slots: slots)
+    }
+}
+
+/// Runs blocking work (redis-cli runs, polled with sleeps) on a thread of its own, so that a
+/// cluster test waiting for a reshard does not hold one of the few threads every other
+/// concurrently running test needs.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: body()) }
     }
 }

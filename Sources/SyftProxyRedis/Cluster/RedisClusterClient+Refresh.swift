@@ -19,7 +19,12 @@ extension RedisClusterClient {
         requestRefresh()
         let remaining = ContinuousClock.now.duration(to: deadline)
         let timer = eventLoop.scheduleTask(in: TimeAmount(max(remaining, .zero))) { promise.succeed() }
-        try? await promise.futureResult.get()
+        // Whichever comes first completes the wait; later completions are ignored.
+        await withTaskCancellationHandler {
+            try? await promise.futureResult.get()
+        } onCancel: {
+            promise.succeed()
+        }
         timer.cancel()
     }
 

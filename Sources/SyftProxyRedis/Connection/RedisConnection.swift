@@ -113,6 +113,9 @@ public final class RedisConnection: Sendable {
         let handler = self.handler
         return try await withTaskCancellationHandler {
             enqueue(RedisRequest(id: id, bytes: bytes, promise: promise, timeout: timeout))
+            // A cancellation that came before the enqueue ran its handler too early to find
+            // the command; cancelling again after it reaches the loop in order.
+            if Task.isCancelled { run { handler.value.cancel(id: id) } }
             return try await promise.futureResult.get()
         } onCancel: {
             run { handler.value.cancel(id: id) }
@@ -133,6 +136,7 @@ public final class RedisConnection: Sendable {
         let handler = self.handler
         return await withTaskCancellationHandler {
             run { handler.value.write(batch: requests) }
+            if Task.isCancelled { run { for request in requests { handler.value.cancel(id: request.id) } } }
             var results: [Result<RESPValue, any Error>] = []
             for request in requests {
                 guard let promise = request.promise else { continue }

@@ -25,6 +25,8 @@ import Testing
                 await connection.close()
             }
             #expect(total == 1000)
+            // A command without keys goes to any master.
+            #expect(try await client.send(RedisCommand("PING"), routingKey: nil) == .simpleString("PONG"))
             #expect(try await client.send(RedisCommand("GET", "key:999"), routingKey: "key:999") == .bulk("value:999"))
         }
     }
@@ -39,6 +41,26 @@ import Testing
         for master in try cluster.masters {
             let onIt = key("auth", where: master.owns)
             #expect(try await client.send(RedisCommand("SET", onIt, "1"), routingKey: onIt) == .simpleString("OK"))
+        }
+        await client.shutdown()
+        await running.value
+    }
+
+    @Test func everyNodeIsReachedOverTLSByTheConfiguredServerName() async throws {
+        let certificates = try TestCertificates.make()
+        defer { certificates.remove() }
+        let cluster = try await RedisClusterProcess.launch(masters: 3, tls: certificates)
+        defer { cluster.stop() }
+        // Nodes announce 127.0.0.1; the certificate names localhost, so the name is configured.
+        let tls = RedisTLS(caFile: certificates.caFile, serverName: "localhost")
+        let client = try RedisClusterClient(configuration: RedisConfiguration(url: "rediss://127.0.0.1:\(cluster.tlsPorts[0])", tls: tls), logger: testLogger)
+        let running = Task { await client.run() }
+        defer { running.cancel() }
+        try await eventually("every master reached over TLS") { client.topology.reachableNodes == 3 }
+        for master in try cluster.masters {
+            let onIt = key("tls", where: master.owns)
+            #expect(try await client.send(RedisCommand("SET", onIt, "1"), routingKey: onIt) == .simpleString("OK"))
+            #expect(cluster.tlsPorts.contains(try client.owner(of: RedisHashSlot.slot(of: onIt)).configuration.port))
         }
         await client.shutdown()
         await running.value
@@ -70,6 +92,19 @@ import Testing
             }
             #expect(try cluster.master(owning: moved).port == target.port)
             #expect(try client.owner(of: moved).configuration.port == target.port)
+        }
+    }
+
+    @Test func aMasterLeftWithoutSlotsLeavesTheMap() async throws {
+        try await withClusterClient { client, cluster in
+            let masters = try cluster.masters
+            let drained = masters[0]
+            try await cluster.reshard(slots: drained.slotCount, from: drained, to: masters[1])
+            try await eventually("the drained master left the map", within: 10) {
+                client.topology.nodes == 2 && client.state.withLock { $0.nodes[RedisEndpoint(host: "127.0.0.1", port: drained.port)] == nil }
+            }
+            let onIt = key("drained", where: drained.owns)
+            #expect(try await client.send(RedisCommand("SET", onIt, "1"), routingKey: onIt) == .simpleString("OK"))
         }
     }
 
@@ -185,8 +220,9 @@ import Testing
                 cluster.server(port: victim.port)?.stop()
                 var promotedAfter: Duration?
                 var resumedAfter: Duration?
+                let replicaNode = try await nodeConnection(replicaPort)
                 while clock.now - killed < .seconds(20) {
-                    if promotedAfter == nil, (try? cluster.masters.contains { $0.port == replicaPort && $0.owns(victim.lowestSlot) }) == true {
+                    if promotedAfter == nil, (try? await replicaNode.send(RedisCommand("ROLE")))?.array?.first?.string == "master" {
                         promotedAfter = clock.now - killed
                     }
                     if (try? await client.send(RedisCommand("SET", probe, "7"), routingKey: probe)) != nil {
@@ -195,6 +231,7 @@ import Testing
                     }
                     try await Task.sleep(for: .milliseconds(20))
                 }
+                await replicaNode.close()
                 let resumed = try #require(resumedAfter, "calls did not resume within 20 s of the kill")
                 let promoted = promotedAfter ?? resumed
                 print("failover: replica promoted \(promoted) after the kill; calls resumed \(resumed) after the kill, \(resumed - promoted) after the promotion")

@@ -49,6 +49,16 @@ import Testing
         }
     }
 
+    @Test func aSentinelURLIsSentinelWithoutAsking() async throws {
+        let port = try FreePort.find()
+        let deployment = RedisAutoDeployment(configuration: try RedisConfiguration(url: "redis+sentinel://127.0.0.1:\(port)/mymaster"), logger: testLogger)
+        try await running(deployment) {
+            try await eventually("detected") { deployment.topology.mode == .sentinel }
+            // No sentinel answers: known as Sentinel, nothing reachable.
+            #expect(deployment.topology.reachableNodes == 0)
+        }
+    }
+
     @Test func unknownUntilRedisAnswers() async throws {
         let port = try FreePort.find()
         let deployment = RedisAutoDeployment(configuration: RedisConfiguration(host: "127.0.0.1", port: port), logger: testLogger)
