@@ -104,6 +104,29 @@ import Testing
         }
     }
 
+    /// The hot path stays as it was: a send without a key is one script, its answer one more;
+    /// a send with a key adds the claim.
+    @Test func aSendIsOneScriptAndAKeyAddsOne() async throws {
+        try await Self.withStore { (harness: Harness) async throws in
+            let store = harness.store
+            try await store.ping()
+            func scripts(_ body: () async throws -> Void) async throws -> Int {
+                harness.checked.resetCounts()
+                try await body()
+                return harness.checked.evalsPerSlot.values.reduce(0, +)
+            }
+            let request = newRequest(store)
+            #expect(try await scripts { _ = try await store.create([request], idempotencyKey: nil) } == 1)
+            #expect(try await scripts { _ = try await store.answer(id: request.id, with: .result(1)) } == 1)
+            let keyed = newRequest(store)
+            #expect(try await scripts { _ = try await store.create([keyed], idempotencyKey: idempotencyKey("one", for: keyed)) } == 2)
+            // A broadcast: one script per shard its destinations fall in.
+            let broadcast = (0..<50).map { newRequest(store, destination: "user\($0)@example.com") }
+            let shards = Set(broadcast.map { store.keys.shard(of: QueueName(appName: $0.appName, destination: $0.destination)) })
+            #expect(try await scripts { _ = try await store.create(broadcast, idempotencyKey: nil) } == shards.count)
+        }
+    }
+
     /// A replica that died between an Idempotency-Key's claim and its create left a claim
     /// without a record: the retry creates the claimed id, once; another body is still refused.
     @Test func aClaimWithoutARecordIsCreatedByTheRetry() async throws {
