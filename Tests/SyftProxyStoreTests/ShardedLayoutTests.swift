@@ -66,6 +66,20 @@ import Testing
         #expect(keys.schema("{evil}").hasPrefix("{syft:s:"))
     }
 
+    /// Tags and shard choice are part of the stored state: a change would orphan every request
+    /// of a running deployment. These values were computed apart from this code (CRC16 and
+    /// FNV-1a as specified); the test fails when either drifts.
+    @Test func theLayoutIsFixed() {
+        let keys = RedisKeys(shardCount: 16)
+        #expect(keys.shards.map(\.tag) == [
+            "{syft:0:60}", "{syft:1:63}", "{syft:2:40}", "{syft:3:43}", "{syft:4:0}", "{syft:5:3}", "{syft:6:23}", "{syft:7:20}",
+            "{syft:8:40}", "{syft:9:43}", "{syft:10:21}", "{syft:11:22}", "{syft:12:13}", "{syft:13:10}", "{syft:14:1}", "{syft:15:2}",
+        ])
+        #expect(keys.shard(of: QueueName(appName: "calculator", destination: "bob@example.com")) == 8)
+        #expect(keys.shard(of: QueueName(appName: "calculator", destination: "carol@example.com")) == 0)
+        #expect(keys.layoutRecord == "{syft}:layout")
+    }
+
     @Test func idsAreUUIDsThatCarryTheirShard() async throws {
         let keys = RedisKeys(shardCount: 16)
         for shard in 0..<16 {
