@@ -85,7 +85,16 @@ public final class RedisStore: RPCStore {
     /// Also checks the layout record, so /ready turns 503 when it disagrees (or, after Redis
     /// lost its data, writes it again).
     public func ping() async throws {
-        try await checkLayout()
+        do {
+            try await checkLayout()
+        } catch StoreError.unavailable(let reason) {
+            // The layout record lives on one master. When that master is the one down, the
+            // record this replica already verified still holds, and the other masters serve:
+            // readiness then says degraded (from the topology) instead of failing every replica.
+            guard case .matches = layoutState.withLock({ $0 }), deployment.topology.isDegraded else {
+                throw StoreError.unavailable(reason)
+            }
+        }
     }
 
     public func makeRequestID(appName: String, destination: String) -> String {

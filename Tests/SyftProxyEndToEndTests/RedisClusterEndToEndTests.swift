@@ -83,6 +83,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(500))
         let result = await traffic.stop()
         let after = try Self.keysPerMaster(cluster)
+        print("reshard of 2,000 slots under blocking calls: \(result); keys per master before \(before), after \(after)")
 
         #expect((after[masters[1].port] ?? 0) > (before[masters[1].port] ?? 0), "keys moved: before \(before), after \(after)")
         #expect(result.completed > 50, "\(result)")
@@ -113,11 +114,11 @@ import Testing
         }
         let promotedAt = Date()
         // Every destination, whichever shard it is on, answers again within 10 s.
-        let http = HTTP(baseURL: urls[0])
+        let http = HTTP(baseURL: urls[0], client: HTTP.manyConnections)
         var resumedAt: [String: Date] = [:]
         while resumedAt.count < destinations.count, Date().timeIntervalSince(promotedAt) < 10 {
-            for destination in destinations where resumedAt[destination] == nil {
-                if let answer = try? await send(http, destination: destination, blocking: true, timeout: 3), answer.json?["status"] == "completed" {
+            for destination in destinations where resumedAt[destination] == nil && Date().timeIntervalSince(promotedAt) < 10 {
+                if let answer = try? await send(http, destination: destination, blocking: true, timeout: 2), answer.json?["status"] == "completed" {
                     resumedAt[destination] = Date()
                 }
             }
@@ -165,7 +166,7 @@ final class PullResponders: Sendable {
         task = Task {
             await withTaskGroup(of: Void.self) { group in
                 for (index, destination) in destinations.enumerated() {
-                    let http = HTTP(baseURL: urls[index % urls.count])
+                    let http = HTTP(baseURL: urls[index % urls.count], client: HTTP.manyConnections)
                     group.addTask {
                         while !Task.isCancelled {
                             guard let inbox = try? await http.get("/rpc/inbox/calculator?destination=\(destination)&max=16&wait=1", timeout: 5) else {
@@ -211,7 +212,7 @@ final class BlockingTraffic: Sendable {
                         var n = caller
                         while !Task.isCancelled {
                             n += callers
-                            let http = HTTP(baseURL: urls[n % urls.count])
+                            let http = HTTP(baseURL: urls[n % urls.count], client: HTTP.manyConnections)
                             do {
                                 let answer = try await send(http, destination: destinations[n % destinations.count], params: ["n": .int(n)], blocking: true, timeout: 10)
                                 if answer.json?["status"] == "completed" {

@@ -4,13 +4,16 @@ import SyftProxyCore
 
 /// Runs on every replica: fails overdue requests, redelivers expired leases, trims ended
 /// requests from pull queues, and publishes the store-wide queue gauges that /metrics shows
-/// (so they are at most one interval old, plus one queue walk for the pull depth on Redis).
+/// (so they are at most a second or one interval old, whichever is longer, plus one queue walk
+/// for the pull depth on Redis).
 /// The store makes each change atomic, so replicas sweeping at once never double-apply one.
 public struct Sweeper: Service {
     let store: any RPCStore
     let interval: Double
     let metrics: ProxyMetrics
     let logger: Logger
+
+    static let gaugeInterval = 1.0
 
     public init(store: any RPCStore, interval: Double, metrics: ProxyMetrics, logger: Logger) {
         self.store = store
@@ -25,6 +28,7 @@ public struct Sweeper: Service {
             // worth a warning; one that lasts is, once.
             var failingSince: Double?
             var warned = false
+            var gaugesReadAt = -Double.infinity
             while !Task.isCancelled {
                 do {
                     let report = try await store.sweep()
@@ -35,7 +39,12 @@ public struct Sweeper: Service {
                             "trimmed_ids": "\(report.trimmedIDs)", "forgotten_queues": "\(report.forgottenQueues)",
                         ])
                     }
-                    metrics.record(try await store.stats())
+                    // The gauges cost a script per shard on Redis; once a second is fresh enough for
+                    // a scrape, however short the sweep interval.
+                    if Timestamp.now() - gaugesReadAt >= Self.gaugeInterval {
+                        metrics.record(try await store.stats())
+                        gaugesReadAt = Timestamp.now()
+                    }
                     if warned { logger.notice("store reachable again; sweeping resumed") }
                     failingSince = nil
                     warned = false
