@@ -10,6 +10,8 @@ import Testing
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case memory
     case redis
+    /// A real three-master Redis Cluster, reached through one node's URL as a replica does.
+    case redisCluster
 
     var testDescription: String { rawValue }
 
@@ -33,7 +35,31 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             let violations = checked.violations
             #expect(violations.isEmpty, "calls that mixed slots: \(violations)")
             return value
+        case .redisCluster:
+            // One cluster for the whole run (starting one takes seconds); each test gets a key
+            // base of its own, so no test sees another's keys.
+            let cluster = try await SharedRedisCluster.instance.cluster()
+            let deployment = RedisAutoDeployment(configuration: try RedisConfiguration(url: cluster.seedURL), logger: Logger(label: "store-tests"))
+            let keyBase = "t\(UInt32.random(in: 0...UInt32.max))"
+            let store = try RedisStore(deployment: deployment, settings: settings, keyBase: keyBase)
+            let service = Task { try await store.service.run() }
+            defer { service.cancel() }
+            for _ in 0..<250 where deployment.topology.reachableNodes < 3 || !store.isSubscribed { try await Task.sleep(for: .milliseconds(20)) }
+            return try await body(store)
         }
+    }
+}
+
+/// The Redis Cluster the `.redisCluster` store kind shares, started on first use.
+actor SharedRedisCluster {
+    static let instance = SharedRedisCluster()
+    private var running: RedisClusterProcess?
+
+    func cluster() async throws -> RedisClusterProcess {
+        if let running { return running }
+        let launched = try await RedisClusterProcess.launch(masters: 3)
+        running = launched
+        return launched
     }
 }
 
