@@ -234,7 +234,9 @@ public final class SyftBoxTransport: Sendable {
             }
             return state.pending.compactMap { id, file in file.leaseToken.map { (id, $0) } }
         }
-        for (id, token) in leases { try? await store.releaseLease(id: id, token: token) }
+        // Shutdown may have cancelled the caller already; the hand-back must still reach the store.
+        let store = self.store
+        for (id, token) in leases { _ = try? await uncancelled { try await store.releaseLease(id: id, token: token) } }
         if !leases.isEmpty { logger.info("SyftBox requests handed back on shutdown", metadata: ["count": "\(leases.count)"]) }
     }
 

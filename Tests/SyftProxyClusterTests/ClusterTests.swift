@@ -4,10 +4,12 @@ import Testing
 import SyftProxyCore
 import SyftProxyTestSupport
 
-/// Three replicas sharing one redis-server, as real processes on loopback.
+/// Three replicas sharing one redis-server, as real processes on loopback; the tests not about
+/// one redis-server's process also run on a three-master Redis Cluster.
 @Suite(.serialized) struct ClusterTests {
-    @Test func answerThroughReplicaThreeWakesCallerOnReplicaOne() async throws {
-        let cluster = try await Cluster.launch()
+    @Test(arguments: RedisBackendKind.allCases)
+    func answerThroughReplicaThreeWakesCallerOnReplicaOne(backend: RedisBackendKind) async throws {
+        let cluster = try await Cluster.launch(backend: backend)
         defer { cluster.stop() }
         async let caller = send(cluster.http(0), params: ["a": 2, "b": 3], blocking: true, timeout: 15)
         // Replica 2 hands out the request; replica 3 takes the answer.
@@ -27,8 +29,9 @@ import SyftProxyTestSupport
         #expect(wake < 0.5, "caller woke \(wake) s after the answer")
     }
 
-    @Test func anyReplicaServesAnyRequest() async throws {
-        let cluster = try await Cluster.launch()
+    @Test(arguments: RedisBackendKind.allCases)
+    func anyReplicaServesAnyRequest(backend: RedisBackendKind) async throws {
+        let cluster = try await Cluster.launch(backend: backend)
         defer { cluster.stop() }
         let sent = try await send(cluster.http(0))
         let id = try #require(sent.json?["id"]?.stringValue)
@@ -74,8 +77,9 @@ import SyftProxyTestSupport
         #expect(try await cluster.http(0).get("/rpc/status/\(id)").status == 200)
     }
 
-    @Test func consumerThatLeasesAndDiesGetsItsRequestRedelivered() async throws {
-        let cluster = try await Cluster.launch(environment: ["PROXY_LEASE_SECONDS": "1", "PROXY_MAX_ATTEMPTS": "3"])
+    @Test(arguments: RedisBackendKind.allCases)
+    func consumerThatLeasesAndDiesGetsItsRequestRedelivered(backend: RedisBackendKind) async throws {
+        let cluster = try await Cluster.launch(environment: ["PROXY_LEASE_SECONDS": "1", "PROXY_MAX_ATTEMPTS": "3"], backend: backend)
         defer { cluster.stop() }
         let id = try #require(try await send(cluster.http(0)).json?["id"]?.stringValue)
         let first = try await cluster.http(1).get("/rpc/inbox/calculator?destination=bob@example.com").json?["requests"]?.arrayValue?.first
@@ -88,8 +92,9 @@ import SyftProxyTestSupport
         #expect(try await cluster.http(0).get("/rpc/status/\(id)").json?["status"] == "completed")
     }
 
-    @Test func killingAReplicaWithWorkInFlightLosesNothing() async throws {
-        let cluster = try await Cluster.launch(environment: ["PROXY_LEASE_SECONDS": "2", "PROXY_MAX_ATTEMPTS": "5"])
+    @Test(arguments: RedisBackendKind.allCases)
+    func killingAReplicaWithWorkInFlightLosesNothing(backend: RedisBackendKind) async throws {
+        let cluster = try await Cluster.launch(environment: ["PROXY_LEASE_SECONDS": "2", "PROXY_MAX_ATTEMPTS": "5"], backend: backend)
         defer { cluster.stop() }
         let app = try await SlowPushApp(delay: .milliseconds(800))
         defer { Task { await app.stop() } }
@@ -157,6 +162,9 @@ import SyftProxyTestSupport
             try cluster.redis.redisCLI(["CLIENT", "LIST"]).split(separator: "\n").filter { !$0.contains("cmd=client") }.count
         }
         _ = try await send(cluster.http(0))
+        // A replica holds 4 command connections and 1 subscriber connection; the subscriber's
+        // may come up after the first send.
+        try await eventually("the replica's Redis connections are all up", within: 10) { try connections() == 5 }
         let idle = try connections()
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1100
@@ -195,9 +203,10 @@ import SyftProxyTestSupport
         try await client.shutdown()
     }
 
-    @Test func rateLimitAndKeysHoldAcrossReplicas() async throws {
+    @Test(arguments: RedisBackendKind.allCases)
+    func rateLimitAndKeysHoldAcrossReplicas(backend: RedisBackendKind) async throws {
         let keys = "alice-key-0001=alice@example.com,bob-key-0002=bob@example.com"
-        let cluster = try await Cluster.launch(replicas: 2, environment: ["PROXY_API_KEYS": keys, "PROXY_RATE_LIMIT": "4"])
+        let cluster = try await Cluster.launch(replicas: 2, environment: ["PROXY_API_KEYS": keys, "PROXY_RATE_LIMIT": "4"], backend: backend)
         defer { cluster.stop() }
         let body: JSONValue = ["app_name": "calculator", "func_name": "add", "destination": "bob@example.com"]
         var codes: [Int] = []
@@ -213,8 +222,9 @@ import SyftProxyTestSupport
         #expect(leased.json?["requests"]?.arrayValue?.count == 5)
     }
 
-    @Test func sigtermHandsInFlightPushWorkBackAtOnce() async throws {
-        let cluster = try await Cluster.launch(replicas: 1, environment: ["PROXY_LEASE_SECONDS": "60"])
+    @Test(arguments: RedisBackendKind.allCases)
+    func sigtermHandsInFlightPushWorkBackAtOnce(backend: RedisBackendKind) async throws {
+        let cluster = try await Cluster.launch(replicas: 1, environment: ["PROXY_LEASE_SECONDS": "60"], backend: backend)
         defer { cluster.stop() }
         let app = try await SlowPushApp(delay: .seconds(2))
         defer { Task { await app.stop() } }

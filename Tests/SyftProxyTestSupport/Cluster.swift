@@ -1,26 +1,46 @@
 import Foundation
 import SyftProxyCore
 
-/// One redis-server and N replicas pointed at it, all on free loopback ports.
+/// What the replicas of a ``Cluster`` keep their state in.
+public enum RedisBackendKind: String, CaseIterable, Sendable {
+    /// One redis-server.
+    case single
+    /// A three-master Redis Cluster, named to the replicas by one node's URL.
+    case cluster
+}
+
+/// N replicas on one redis-server or on a Redis Cluster, all on free loopback ports.
 public final class Cluster: Sendable {
+    /// The redis-server (with a Redis Cluster: its first node).
     public let redis: RedisServerProcess
+    public let redisCluster: RedisClusterProcess?
     public let replicas: [ProxyProcess]
     public let environment: [String: String]
 
-    public static func launch(replicas count: Int = 3, environment: [String: String] = [:]) async throws -> Cluster {
-        let redis = try await RedisServerProcess.launch()
+    public static func launch(replicas count: Int = 3, environment: [String: String] = [:], backend: RedisBackendKind = .single) async throws -> Cluster {
+        let redisCluster = backend == .cluster ? try await RedisClusterProcess.launch(masters: 3) : nil
+        let redis: RedisServerProcess
+        if let redisCluster { redis = redisCluster.servers[0] } else { redis = try await RedisServerProcess.launch() }
         var env = environment
-        env["PROXY_REDIS_URL"] = redis.url
+        env["PROXY_REDIS_URL"] = redisCluster?.seedURL ?? redis.url
         var replicas: [ProxyProcess] = []
         for index in 1...count {
             env["PROXY_REPLICA_ID"] = "replica-\(index)"
             replicas.append(try await ProxyProcess.launch(environment: env))
         }
-        return Cluster(redis: redis, replicas: replicas, environment: env)
+        // A replica finds out what the Redis URL points at, and connects, after it starts listening.
+        do {
+            for replica in replicas {
+                let http = HTTP(baseURL: replica.baseURL)
+                try await eventually("\(replica.baseURL) is ready", within: 20) { (try? await http.get("/ready"))?.json?["status"] == "ready" }
+            }
+        }
+        return Cluster(redis: redis, redisCluster: redisCluster, replicas: replicas, environment: env)
     }
 
-    private init(redis: RedisServerProcess, replicas: [ProxyProcess], environment: [String: String]) {
+    private init(redis: RedisServerProcess, redisCluster: RedisClusterProcess?, replicas: [ProxyProcess], environment: [String: String]) {
         self.redis = redis
+        self.redisCluster = redisCluster
         self.replicas = replicas
         self.environment = environment
     }
@@ -39,6 +59,7 @@ public final class Cluster: Sendable {
     public func stop() {
         for replica in replicas { replica.stop() }
         redis.stop()
+        redisCluster?.stop()
     }
 }
 

@@ -151,7 +151,10 @@ public struct PushForwarder: Service {
         } catch where Task.isCancelled {
             // Shutting down mid-delivery: hand the request back now rather than leaving it
             // leased to a process that is going away until the lease runs out.
-            if let token = record.leaseToken { try? await store.releaseLease(id: record.id, token: token) }
+            if let token = record.leaseToken {
+                let store = self.store
+                _ = try? await uncancelled { try await store.releaseLease(id: record.id, token: token) }
+            }
             logger.info("push delivery handed back on shutdown", metadata: ["id": "\(record.id)"])
         } catch is DeliveryDeadline {
             metrics.pushFailure("deadline")
