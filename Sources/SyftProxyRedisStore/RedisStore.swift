@@ -293,7 +293,7 @@ public final class RedisStore: RPCStore {
 
     // MARK: Redis access
 
-    private func evaluate(_ script: RedisScript, _ args: [String]) async throws -> RESPValue {
+    func evaluate(_ script: RedisScript, _ args: [String]) async throws -> RESPValue {
         do {
             return try await pool.eval(script, keys: [keys.namespace], args: args)
         } catch let error as RedisError {

@@ -170,6 +170,14 @@ public protocol RPCStore: Sendable {
     @discardableResult
     func releaseLease(id: String, token: String) async throws -> Bool
 
+    /// Ends a lease at once as if it had expired, for a consumer that dropped while holding it
+    /// (a WebSocket that closed or stopped answering pings): the attempt counts, so a request
+    /// that keeps killing its consumer still ends after ``StoreSettings/maximumAttempts``.
+    /// The request goes back to the front of its queue, or fails when its attempts are used
+    /// up. False, and nothing changed, when `token` is not the request's current lease.
+    @discardableResult
+    func dropLease(id: String, token: String) async throws -> Bool
+
     /// Keeps a delivery leased for `seconds` more without counting its attempt, for a push
     /// that did not reach the app (connection refused, the endpoint at its share of the
     /// forwarder slots): no forwarder takes it meanwhile, and ``sweep()`` puts it back on its
