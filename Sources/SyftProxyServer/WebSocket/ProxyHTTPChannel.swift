@@ -89,7 +89,9 @@ struct ProxyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
                 })
             var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Negotiated>(upgradeConfiguration: upgradeConfiguration)
             configuration.enablePipelining = false
-            configuration.enableErrorHandling = false
+            // A head the decoder refuses (over the header limits) arrives before any upgrade
+            // decision, where nothing else could answer it: NIO's handler answers 400 and closes.
+            configuration.enableErrorHandling = true
             configuration.enableResponseHeaderValidation = false
             configuration.decoderConfiguration.maxHeaderFieldSize = http1.httpDecoder.maxHeaderFieldSize
             configuration.decoderConfiguration.maxHeaderListSize = http1.httpDecoder.maxHeaderListSize
