@@ -93,6 +93,14 @@ final class TestSocket: Sendable {
         sendJSON(["id": item["id"] ?? .null, "result": .double(result)])
     }
 
+    /// The close frame the proxy sent, once the socket ended.
+    func closeFrame(within seconds: Double = 10) async throws -> WebSocketCloseFrame? {
+        let run = task.withLock { $0 }
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline, ended.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
+        return try await run?.value
+    }
+
     /// Ends the socket from the app's side, without answering what it holds.
     func close() async {
         send.finish()

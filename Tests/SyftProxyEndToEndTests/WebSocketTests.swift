@@ -221,6 +221,8 @@ import Testing
         let id = try #require(try await send(cluster.http(0)).json?["id"]?.stringValue)
         try await socket.waitForItems(1)
         cluster.replicas[1].stop()
+        // Going away, after the items were handed back.
+        #expect(try await socket.closeFrame()?.closeCode == .goingAway)
         let status = try await waitForStatus(cluster.http(0), id: id, within: 10) { $0?["status"] == "pending" }
         #expect(status?["status"] == "pending")
         #expect(status?["attempts"]?.intValue == 0)

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 import SyftProxyCore
 @_spi(WSInternal) import WSCore
@@ -41,16 +42,26 @@ struct ConnectRoute: Sendable {
                 store: environment.store, parameters: parameters, metrics: environment.metrics, logger: logger,
                 leaseSeconds: configuration.leaseSeconds, maxMessageBytes: configuration.maxBodyBytes)
             return { socket, logger in
-                do {
-                    _ = try await WebSocketHandler.handle(
-                        type: .server,
-                        configuration: .init(
-                            extensions: [], autoPing: .enabled(timePeriod: .seconds(WebSocketLimits.pingSeconds)),
-                            validateUTF8: true, maxFrameSize: frameLimit),
-                        asyncChannel: socket, context: SocketContext(logger: logger),
-                        handler: { inbound, outbound, _ in await session.run(inbound: inbound, outbound: outbound) })
-                } catch {
-                    logger.debug("websocket ended with an error", metadata: ["error": "\(error)"])
+                // WSCore answers graceful shutdown itself with an immediate close frame; run
+                // outside the shutdown's reach (cancellation is passed on by hand), the
+                // session hands its items back first and then closes with 1001.
+                await withGracefulShutdownHandler {
+                    let run = Task.detached {
+                        do {
+                            _ = try await WebSocketHandler.handle(
+                                type: .server,
+                                configuration: .init(
+                                    extensions: [], autoPing: .enabled(timePeriod: .seconds(WebSocketLimits.pingSeconds)),
+                                    validateUTF8: true, maxFrameSize: frameLimit),
+                                asyncChannel: socket, context: SocketContext(logger: logger),
+                                handler: { inbound, outbound, _ in await session.run(inbound: inbound, outbound: outbound) })
+                        } catch {
+                            logger.debug("websocket ended with an error", metadata: ["error": "\(error)"])
+                        }
+                    }
+                    await withTaskCancellationHandler { await run.value } onCancel: { run.cancel() }
+                } onGracefulShutdown: {
+                    session.stop()
                 }
             }
         }

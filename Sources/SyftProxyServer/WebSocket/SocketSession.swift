@@ -1,5 +1,4 @@
 import Logging
-import ServiceLifecycle
 import SyftProxyCore
 import Synchronization
 import WSCore
@@ -25,6 +24,7 @@ final class SocketSession: Sendable {
     /// Fired when an item stops being held, so a full socket leases again.
     private let slotFreed = WakeSignal()
     private let stopRequested = WakeSignal()
+    private let stopping = Mutex(false)
     private let outgoing: AsyncStream<String>
     private let send: AsyncStream<String>.Continuation
 
@@ -45,28 +45,30 @@ final class SocketSession: Sendable {
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         metrics.webSocketOpened()
         logger.info("websocket opened", metadata: ["app_name": "\(parameters.appName)", "destination": "\(parameters.destination)", "concurrency": "\(parameters.concurrency)"])
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.write(to: outbound) }
-                group.addTask { await self.deliver() }
-                group.addTask { await self.renew() }
-                group.addTask { await self.read(inbound) }
-                group.addTask { await self.stopRequested.wait() }
-                // The reader ends when the app goes (close, broken connection, no pong), the
-                // writer when the connection breaks, the stopper on shutdown: any one ends it.
-                _ = await group.next()
-                group.cancelAll()
-            }
-        } onGracefulShutdown: {
-            self.stopRequested.fire()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.write(to: outbound) }
+            group.addTask { await self.deliver() }
+            group.addTask { await self.renew() }
+            group.addTask { await self.read(inbound) }
+            group.addTask { await self.stopRequested.wait() }
+            // The reader ends when the app goes (close, broken connection, no pong), the
+            // writer when the connection breaks, the stopper on shutdown: any one ends it.
+            _ = await group.next()
+            group.cancelAll()
         }
         send.finish()
-        let shuttingDown = Task.isShuttingDownGracefully
+        let shuttingDown = stopping.withLock { $0 }
         // Not cancelled with the connection's task: the items must go back whatever ended it.
         await Task { await self.handBack(dropped: !shuttingDown) }.value
         if shuttingDown { try? await outbound.close(.goingAway, reason: "replica shutting down; connect again") }
         metrics.webSocketClosed()
         logger.info("websocket closed", metadata: ["app_name": "\(parameters.appName)", "destination": "\(parameters.destination)", "handed_back": "\(shuttingDown ? "released" : "dropped")"])
+    }
+
+    /// The replica is shutting down: hand the items back uncounted, then close with 1001.
+    func stop() {
+        stopping.withLock { $0 = true }
+        stopRequested.fire()
     }
 
     // MARK: Server to app
