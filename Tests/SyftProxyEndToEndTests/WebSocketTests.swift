@@ -228,6 +228,26 @@ import Testing
         #expect(status?["attempts"]?.intValue == 0)
     }
 
+    /// A client that upgrades, takes an item and then never reads again sends no pong: the
+    /// server closes it after a ping period or two and hands the item back, counted.
+    @Test func aSocketThatStopsAnsweringPingsIsClosedAndItsItemsGoBack() async throws {
+        let (proxy, stop) = try await launch(.memory, environment: ["PROXY_LEASE_SECONDS": "300"])
+        defer { stop() }
+        let http = HTTP(baseURL: proxy.baseURL)
+        let id = try #require(try await send(http, timeout: 120).json?["id"]?.stringValue)
+        let connection = try RawConnection(port: proxy.port)
+        try connection.send("GET /rpc/connect/calculator?destination=bob@example.com HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        try await eventually("the silent socket leased the request") { try await http.get("/rpc/status/\(id)").json?["status"] == "processing" }
+        let leasedAt = Date()
+        let bound = Double(2 * WebSocketLimits.pingSeconds) + 10
+        try await eventually("the request went back after the pings went unanswered", within: bound) {
+            try await http.get("/rpc/status/\(id)").json?["status"] == "pending"
+        }
+        #expect(Date().timeIntervalSince(leasedAt) >= Double(WebSocketLimits.pingSeconds) - 1)
+        #expect(try await http.get("/rpc/status/\(id)").json?["attempts"]?.intValue == 1)
+        withExtendedLifetime(connection) {}
+    }
+
     /// A WebSocket upgrade request on a raw connection (an HTTP client would not send one),
     /// to read the answer to a refused one: its status and JSON body.
     static func upgradeAttempt(_ http: HTTP, _ path: String, key: String? = nil) async throws -> (status: Int, json: JSONValue?) {
