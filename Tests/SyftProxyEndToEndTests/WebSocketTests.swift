@@ -228,6 +228,27 @@ import Testing
         #expect(status?["attempts"]?.intValue == 0)
     }
 
+    /// A pair served by a socket is never routed to SyftBox, though its app folder exists;
+    /// the same pair without a consumer is.
+    @Test func aPairWithASocketStaysOffSyftBox() async throws {
+        let directory = NSTemporaryDirectory() + "syftbox-ws-" + UUID().uuidString.lowercased()
+        for destination in ["bob@example.com", "carol@example.com"] {
+            try FileManager.default.createDirectory(atPath: "\(directory)/datasites/\(destination)/app_data/calculator/rpc", withIntermediateDirectories: true)
+        }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (proxy, stop) = try await launch(.memory, environment: ["PROXY_SYFTBOX_DATA_DIR": directory, "PROXY_SYFTBOX_EMAIL": "proxy@example.com"])
+        defer { stop() }
+        let http = HTTP(baseURL: proxy.baseURL)
+        let socket = try await TestSocket.connect(proxy.baseURL)
+        let call = Task { try await send(http, blocking: true, timeout: 10) }
+        try await socket.waitForItems(1)
+        socket.answer(try #require(socket.items.first))
+        #expect(try await call.value.json?["status"] == "completed")
+        #expect(try await http.get("/rpc/apps/calculator/endpoint?destination=bob@example.com").json?["transport"] == "pull")
+        _ = try await send(http, destination: "carol@example.com")
+        #expect(try await http.get("/rpc/apps/calculator/endpoint?destination=carol@example.com").json?["transport"] == "syftbox")
+    }
+
     /// A client that upgrades, takes an item and then never reads again sends no pong: the
     /// server closes it after a ping period or two and hands the item back, counted.
     @Test func aSocketThatStopsAnsweringPingsIsClosedAndItsItemsGoBack() async throws {

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 import SyftProxyCore
@@ -41,7 +42,8 @@ struct ConnectRoute: Sendable {
             let session = SocketSession(
                 store: environment.store, parameters: parameters, metrics: environment.metrics, logger: logger,
                 leaseSeconds: configuration.leaseSeconds, maxMessageBytes: configuration.maxBodyBytes)
-            return { socket, logger in
+            let headers = HTTPHeaders([(HTTPField.Name.replicaID.rawName, environment.replicaID)])
+            return (headers, { socket, logger in
                 // WSCore answers graceful shutdown itself with an immediate close frame; run
                 // outside the shutdown's reach (cancellation is passed on by hand), the
                 // session hands its items back first and then closes with 1001.
@@ -63,7 +65,7 @@ struct ConnectRoute: Sendable {
                 } onGracefulShutdown: {
                     session.stop()
                 }
-            }
+            })
         }
     }
 

@@ -16,9 +16,9 @@ import NIOWebSocket
 struct ProxyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
     /// Runs an upgraded connection until it closes.
     typealias SocketRun = @Sendable (NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, Logger) async -> Void
-    /// Decides an upgrade from the request head: the socket to run, or nil to serve the
-    /// request as plain HTTP.
-    typealias Upgrade = @Sendable (HTTPRequest, any Channel, Logger) async -> SocketRun?
+    /// Decides an upgrade from the request head: the headers of the 101 answer and the socket
+    /// to run, or nil to serve the request as plain HTTP.
+    typealias Upgrade = @Sendable (HTTPRequest, any Channel, Logger) async -> (headers: HTTPHeaders, run: SocketRun)?
 
     enum Negotiated: Sendable {
         case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, SocketRun, Logger)
@@ -54,12 +54,12 @@ struct ProxyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
                     let promise = channel.eventLoop.makePromise(of: HTTPHeaders?.self)
                     promise.completeWithTask {
                         guard let request = try? HTTPRequest(head, secure: false, splitCookie: false) else { return nil }
-                        guard let run = await upgrade(request, channel, logger) else {
+                        guard let accepted = await upgrade(request, channel, logger) else {
                             refused.withLockedValue { $0 = request }
                             return nil
                         }
-                        chosen.withLockedValue { $0 = run }
-                        return HTTPHeaders()
+                        chosen.withLockedValue { $0 = accepted.run }
+                        return accepted.headers
                     }
                     return promise.futureResult
                 },
