@@ -113,6 +113,8 @@ extension SyftApp {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
                     for await frame in outgoing { try await outbound.write(.text(frame)) }
+                    // Every answer is written; on shutdown that is the moment to close.
+                    if stop.isSet { try? await outbound.close(.normalClosure, reason: "app shutting down") }
                 }
                 group.addTask {
                     while !stop.isSet, !closed.isSet { try await Task.sleep(for: .milliseconds(50)) }
@@ -121,7 +123,6 @@ extension SyftApp {
                     // cancelled (GraceOver ends the group) and hand their requests back.
                     try await self.waitForHandlers(grace: shutdownGrace)
                     send.finish()
-                    try? await outbound.close(.normalClosure, reason: "app shutting down")
                 }
                 for try await message in inbound.messages(maxSize: Self.largestItemFrame) {
                     guard case .text(let text) = message, let frame = try? JSONParser.parse(text) else { continue }

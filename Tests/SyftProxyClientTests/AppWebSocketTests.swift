@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import Logging
+import ServiceLifecycle
 import Synchronization
 import Testing
 import SyftProxyClient
@@ -37,6 +39,27 @@ import SyftProxyTestSupport
         defer { serving.cancel() }
         let status = try await ProxyClient(urls: [proxy.baseURL]).send(app: "echo", function: "big", destination: "bob@example.com", blocking: true, timeout: 10)
         #expect(try status.value() == .string(text))
+    }
+
+    @Test func gracefulShutdownOverASocketLetsARunningHandlerAnswer() async throws {
+        let proxy = try await ProxyProcess.launch()
+        defer { proxy.stop() }
+        let started = Mutex(false)
+        let app = SyftApp(name: "slow", destination: "bob@example.com", client: ProxyClient(urls: [proxy.baseURL]))
+        app.function("work") { _ in
+            started.withLock { $0 = true }
+            try await Task.sleep(for: .milliseconds(500))
+            return .double(3)
+        }
+        let group = ServiceGroup(services: [app], logger: Logger(label: "app-tests"))
+        let running = Task { try await group.run() }
+        let call = Task { try await ProxyClient(urls: [proxy.baseURL]).send(app: "slow", function: "work", destination: "bob@example.com", blocking: true, timeout: 10) }
+        try await eventually("the handler starts") { started.withLock { $0 } }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(try await call.value.value() == .double(3))
+        #expect(app.answeredCount == 1)
+        try await eventually("the app's socket closed") { try await HTTP(baseURL: proxy.baseURL).get("/metrics").text.contains("rpc_websockets_open 0") }
     }
 
     @Test func aProxyWithoutTheRouteIsServedByPull() async throws {
