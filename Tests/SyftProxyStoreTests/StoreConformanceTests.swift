@@ -174,6 +174,19 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func leasingNoneMarksTheConsumerAndLeavesTheQueue(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            let request = newRequest()
+            _ = try await store.create([request], idempotencyKey: nil)
+            #expect(try await store.hasActivePullConsumer(appName: "calculator", destination: "bob@example.com") == false)
+            #expect(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 0).isEmpty)
+            #expect(try await store.hasActivePullConsumer(appName: "calculator", destination: "bob@example.com"))
+            #expect(try await store.record(id: request.id)?.state == .pending)
+            #expect(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1).map(\.id) == [request.id])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func droppedLeaseGoesBackAtOnceCountingTheAttempt(kind: StoreKind) async throws {
         try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 2, leaseSeconds: 30)) { (store: any RPCStore) async throws in
             let request = newRequest()

@@ -153,7 +153,9 @@ public protocol RPCStore: Sendable {
     func record(id: String) async throws -> RPCRecord?
 
     /// Leases up to `max` queued requests of one app and destination, oldest first; each
-    /// becomes `processing` with one more attempt.
+    /// becomes `processing` with one more attempt. Marks the pair as served by a consumer
+    /// (``hasActivePullConsumer(appName:destination:)``); with `max` 0 it only does that,
+    /// which a full WebSocket uses to keep its pair's mark fresh.
     func leaseInbox(appName: String, destination: String, max: Int) async throws -> [RPCRecord]
 
     /// Leases up to `max` requests from the push queue, with their registered URLs.
