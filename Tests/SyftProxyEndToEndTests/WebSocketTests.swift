@@ -228,6 +228,24 @@ import Testing
         #expect(status?["attempts"]?.intValue == 0)
     }
 
+    /// A socket and a pull consumer of one pair share its queue: what the full socket cannot
+    /// take, the inbox hands out.
+    @Test func aSocketAndAPullConsumerShareOnePair() async throws {
+        let (proxy, stop) = try await launch(.redis)
+        defer { stop() }
+        let http = HTTP(baseURL: proxy.baseURL)
+        let socket = try await TestSocket.connect(proxy.baseURL, concurrency: 1)
+        let first = try #require(try await send(http, params: ["a": 1, "b": 1]).json?["id"]?.stringValue)
+        try await socket.waitForItems(1)
+        let second = try #require(try await send(http, params: ["a": 2, "b": 2]).json?["id"]?.stringValue)
+        let inbox = try await http.get("/rpc/inbox/calculator?destination=bob@example.com&wait=5")
+        #expect(inbox.json?["requests"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == [second])
+        _ = try await http.post("/rpc/reply/\(second)", ["result": 4])
+        socket.answer(try #require(socket.items.first))
+        #expect(socket.items.compactMap { $0["id"]?.stringValue } == [first])
+        for id in [first, second] { #expect(try await waitForStatus(http, id: id, until: isFinal)?["status"] == "completed") }
+    }
+
     /// A pair served by a socket is never routed to SyftBox, though its app folder exists;
     /// the same pair without a consumer is.
     @Test func aPairWithASocketStaysOffSyftBox() async throws {
