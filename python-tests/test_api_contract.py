@@ -727,6 +727,7 @@ ROUTES: Dict[Tuple[str, str], Tuple[str, Optional[Dict[str, Any]]]] = {
     ("get", "/rpc/apps/{app_name}/endpoint"): ("/rpc/apps/probe_app/endpoint", None),
     ("delete", "/rpc/apps/{app_name}/endpoint"): ("/rpc/apps/probe_app/endpoint", None),
     ("get", "/rpc/inbox/{app_name}"): ("/rpc/inbox/probe_app", None),
+    ("get", "/rpc/connect/{app_name}"): ("/rpc/connect/probe_app", None),
     ("post", "/rpc/reply/{id}"): ("/rpc/reply/probe-id", {}),
     ("post", "/rpc/release/{id}"): ("/rpc/release/probe-id", {}),
 }
@@ -824,7 +825,8 @@ def test_openapi_documents_headers_and_errors(openapi):
         else:
             assert not {"401", "403", "429"} & set(responses), (method, path)
         assert ("429" in responses) == (path in ("/rpc/send", "/rpc/broadcast")), (method, path)
-        owned = {("get", "/rpc/status/{id}"), ("get", "/rpc/inbox/{app_name}"), ("put", "/rpc/apps/{app_name}/endpoint"),
+        owned = {("get", "/rpc/status/{id}"), ("get", "/rpc/inbox/{app_name}"), ("get", "/rpc/connect/{app_name}"),
+                 ("put", "/rpc/apps/{app_name}/endpoint"),
                  ("get", "/rpc/apps/{app_name}/endpoint"),
                  ("delete", "/rpc/apps/{app_name}/endpoint"), ("post", "/rpc/reply/{id}"), ("post", "/rpc/release/{id}"),
                  ("put", "/rpc/schema/{app_name}")}

@@ -118,6 +118,18 @@ struct RunCommand: AsyncParsableCommand {
         }
         await pushApp.stop()
 
+        // Blocking round trips, WebSocket mode: items out and answers back as frames.
+        let sockets = runSocketResponders(urls: urls, app: "bench-socket", destination: "socket@bench.local", consumers: 4 * replicas)
+        try await Task.sleep(for: .milliseconds(300))
+        for level in levels {
+            report.add(scenario: "\(topology): blocking websocket", level: level, await measure(concurrency: level, duration: seconds) { n in
+                let (status, json) = try await load.post("\(urls[n % urls.count])/rpc/send", sendBody(app: "bench-socket", destination: "socket@bench.local", blocking: true, n: n))
+                guard status == 200, json?["status"] == "completed" else { throw BenchError("round trip answered \(status)") }
+            })
+        }
+        sockets.cancel()
+        _ = await sockets.value
+
         // Non-blocking sends, then draining them, then status reads.
         let sends = await measure(concurrency: 64, duration: seconds) { n in
             let (status, _) = try await load.post("\(urls[n % urls.count])/rpc/send", sendBody(app: "bench-drain", destination: "drain@bench.local", blocking: false, n: n))

@@ -20,8 +20,9 @@ public struct SyftCall: Sendable {
     public var attempts: Int
 }
 
-/// App B: declares functions with their schema and serves them in pull mode through the
-/// proxy cluster, with a bound on concurrent handlers.
+/// App B: declares functions with their schema and serves them through the proxy cluster,
+/// with a bound on concurrent handlers: over a WebSocket (GET /rpc/connect) by default, or
+/// by long-poll pull (GET /rpc/inbox) where the proxy has no WebSocket route.
 ///
 /// ```swift
 /// let app = SyftApp(name: "calculator", destination: "bob@example.com", client: client)
@@ -82,8 +83,24 @@ public final class SyftApp: Sendable {
     /// and their requests handed back to the proxy (POST /rpc/release), so another consumer
     /// takes them at once instead of after their lease; a handler that finishes anyway still
     /// sends its reply.
-    public func serve(concurrency: Int = 8, pollWait: Double = 20, shutdownGrace: Double = 10) async throws {
+    ///
+    /// `delivery` picks the transport; with ``Delivery/automatic`` (the default) the app
+    /// serves over a WebSocket and falls back to pull when the proxy answers GET /rpc/connect
+    /// with anything but 426 (an older proxy: 404 or 405). The handlers are the same either way.
+    public func serve(concurrency: Int = 8, pollWait: Double = 20, shutdownGrace: Double = 10, delivery: Delivery = .automatic) async throws {
         try await client.publishSchema(app: name, schema: schema)
+        if delivery != .pull {
+            if try await proxyServesWebSockets(concurrency: concurrency) {
+                return try await serveOverWebSocket(concurrency: concurrency, shutdownGrace: shutdownGrace)
+            }
+            if delivery == .webSocket {
+                throw ProxyClientError.configuration("the proxy does not serve WebSockets (GET /rpc/connect is not a WebSocket route there); serve with delivery: .pull or .automatic")
+            }
+        }
+        try await servePull(concurrency: concurrency, pollWait: pollWait, shutdownGrace: shutdownGrace)
+    }
+
+    private func servePull(concurrency: Int, pollWait: Double, shutdownGrace: Double) async throws {
         let slots = ConcurrencySlots(capacity: concurrency)
         let poller = Poller()
         do {
@@ -127,13 +144,7 @@ public final class SyftApp: Sendable {
                 poller.stop()
             }
             guard poller.isStopping, !Task.isCancelled else { return }
-            group.addTask {
-                let deadline = Timestamp.now() + shutdownGrace
-                while self.running.withLock({ !$0.isEmpty }) {
-                    guard Timestamp.now() < deadline else { throw GraceOver() }
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-            }
+            group.addTask { try await self.waitForHandlers(grace: shutdownGrace) }
         }
     }
 
@@ -146,35 +157,65 @@ public final class SyftApp: Sendable {
     }
 
     private func handle(_ item: JSONValue) async throws {
-        guard let id = item["id"]?.stringValue else { return }
+        guard let id = item["id"]?.stringValue, let reply = await run(item) else { return }
+        try await deliverOverHTTP(reply, for: item, id: id)
+    }
+
+    /// Runs the item's handler: the reply body ({"result": ...} or {"error": "..."}), or nil
+    /// when the handler was cancelled past the shutdown grace and the request handed back.
+    func run(_ item: JSONValue) async -> JSONValue? {
+        guard let id = item["id"]?.stringValue else { return nil }
         let functionName = item["func_name"]?.stringValue ?? ""
         var headers: [String: String] = [:]
         for member in item["headers"]?.objectValue?.members ?? [] { if let value = member.value.stringValue { headers[member.key] = value } }
         let call = SyftCall(id: id, function: functionName, params: item["params"]?.objectValue ?? [:], sender: item["sender"]?.stringValue, headers: headers, attempts: item["attempts"]?.intValue ?? 1)
         let handler = functions.withLock { list in list.first { $0.name == functionName }?.handler }
-        let lease = item["lease"]?.stringValue
-        running.withLock { $0.insert(id) }
+        running.withLock { _ = $0.insert(id) }
         defer { running.withLock { _ = $0.remove(id) } }
-        let reply: JSONValue
-        if let handler {
-            do {
-                reply = ["result": try await handler(call)]
-            } catch is CancellationError where Task.isCancelled {
-                // Shutting down past the grace: another consumer should take it now.
-                if let lease { await detached { try await self.handBack(id, lease: lease) } }
-                return
-            } catch {
-                reply = ["error": .string("\(error)")]
-            }
-        } else {
-            reply = ["error": .string("app '\(name)' has no function '\(functionName)'")]
+        guard let handler else { return ["error": .string("app '\(name)' has no function '\(functionName)'")] }
+        do {
+            return ["result": try await handler(call)]
+        } catch is CancellationError where Task.isCancelled {
+            // Shutting down past the grace: another consumer should take it now.
+            await handBack(item)
+            return nil
+        } catch {
+            return ["error": .string("\(error)")]
         }
+    }
+
+    /// Hands a leased item back to the proxy at once (POST /rpc/release), outside any
+    /// cancellation; a lease that already passed on is left alone.
+    func handBack(_ item: JSONValue) async {
+        guard let id = item["id"]?.stringValue, let lease = item["lease"]?.stringValue else { return }
+        _ = await detached { try await self.handBack(id, lease: lease) }
+    }
+
+    /// Whether no handler is running.
+    var isIdle: Bool { running.withLock { $0.isEmpty } }
+
+    /// POST /rpc/reply/{id}, repeated until the proxy takes it or the request can no longer
+    /// be answered; counts the answer when it was taken.
+    func deliverOverHTTP(_ reply: JSONValue, for item: JSONValue, id: String) async throws {
         let deadline = item["deadline"]?.stringValue.flatMap(Timestamp.parseISO8601) ?? Timestamp.now() + 30
         // A handler that finished although it was cancelled still has its answer delivered.
         let delivered = Task.isCancelled
             ? await detached { try await self.deliverReply(reply, id: id, deadline: min(deadline, Timestamp.now() + 5)) } ?? false
             : try await deliverReply(reply, id: id, deadline: deadline)
-        if delivered { served.withLock { $0 += 1 } }
+        if delivered { countAnswered() }
+    }
+
+    func countAnswered() { served.withLock { $0 += 1 } }
+    /// An answer sent over the socket that the proxy then refused (404, 409).
+    func uncountAnswered() { served.withLock { $0 = max(0, $0 - 1) } }
+
+    /// Returns once no handler runs; throws ``GraceOver`` when they outlive `grace` seconds.
+    func waitForHandlers(grace: Double) async throws {
+        let deadline = Timestamp.now() + grace
+        while !isIdle {
+            guard Timestamp.now() < deadline else { throw GraceOver() }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Gives a leased request back at once; a lease that already passed on is left alone.
@@ -184,7 +225,7 @@ public final class SyftApp: Sendable {
 
     /// Runs `body` outside the current task's cancellation, for the last word of a cancelled
     /// handler (its reply or its hand-back); nil when it failed.
-    private func detached<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async -> T? {
+    func detached<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async -> T? {
         try? await Task { try await body() }.value
     }
 
@@ -235,7 +276,7 @@ extension SyftApp: Service {
 }
 
 /// The grace for running handlers at shutdown ran out.
-private struct GraceOver: Error {}
+struct GraceOver: Error {}
 
 /// The long poll in flight, so graceful shutdown can cut it short without cancelling the
 /// handlers that are still answering.

@@ -183,6 +183,25 @@ struct MemoryState {
         return (true, wakes)
     }
 
+    mutating func dropLease(id: String, token: String, now: Double) -> (Bool, Wakes) {
+        var wakes = Wakes()
+        guard let entry = entries[id], entry.record.state == .processing, entry.record.leaseToken == token else { return (false, wakes) }
+        failIfOverdue(id: id, now: now, wakes: &wakes)
+        guard var entry = entries[id], entry.record.state == .processing else { return (true, wakes) }
+        if entry.record.attempts >= settings.maximumAttempts {
+            fail(id: id, message: FailureMessages.consumerDropped(attempts: entry.record.attempts), now: now, wakes: &wakes)
+            return (true, wakes)
+        }
+        entry.record.state = .pending
+        entry.record.updatedAt = now
+        entry.record.leaseToken = nil
+        entry.leaseUntil = nil
+        entries[id] = entry
+        leasedCount -= 1
+        enqueue(id, name: QueueName(appName: entry.record.appName, destination: entry.record.destination), atFront: true, wakes: &wakes)
+        return (true, wakes)
+    }
+
     mutating func deferDelivery(id: String, token: String, by seconds: Double, now: Double) -> Bool {
         guard var entry = entries[id], entry.record.state == .processing, entry.leaseUntil != nil, entry.record.leaseToken == token else { return false }
         let until = now + seconds

@@ -71,6 +71,13 @@ public final class MemoryStore: RPCStore {
         return released
     }
 
+    public func dropLease(id: String, token: String) async throws -> Bool {
+        let now = clock()
+        let (dropped, wakes) = state.withLock { $0.dropLease(id: id, token: token, now: now) }
+        deliver(wakes)
+        return dropped
+    }
+
     public func deferDelivery(id: String, token: String, by seconds: Double) async throws -> Bool {
         let now = clock()
         return state.withLock { $0.deferDelivery(id: id, token: token, by: seconds, now: now) }

@@ -33,11 +33,12 @@ public enum ProxyServer {
 
         let rpc = router.group("rpc")
             .add(middleware: AuthMiddleware(keys: environment.apiKeys))
-            .add(middleware: InFlightLimitMiddleware(limit: environment.configuration.maxRequests, metrics: environment.metrics))
+            .add(middleware: environment.inFlight)
         SendRoutes(environment: environment).register(on: rpc)
         StatusRoutes(environment: environment).register(on: rpc)
         DeliveryRoutes(environment: environment).register(on: rpc)
         AppRoutes(environment: environment).register(on: rpc)
+        ConnectRoute(environment: environment).register(on: rpc)
         methods.install(router.routes)
         return (router, methods)
     }
@@ -55,12 +56,18 @@ public enum ProxyServer {
 
     /// HTTP/1 with PROXY_IDLE_TIMEOUT (a connection without a complete request head, idle or
     /// trickling its headers, is closed) and PROXY_BODY_TIMEOUT (see BodyDeadlineHandler).
-    static func server(_ configuration: ProxyConfiguration) -> HTTPServerBuilder {
+    /// GET /rpc/connect upgrades to a WebSocket (ConnectRoute); every other request is HTTP.
+    static func server(environment: ProxyEnvironment) -> HTTPServerBuilder {
+        let configuration = environment.configuration
         let bodyTimeout = configuration.bodyTimeout
-        return .http1(configuration: HTTP1Channel.Configuration(
+        let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [BodyDeadlineHandler(seconds: bodyTimeout)],
             idleTimeout: .nanoseconds(Int64(configuration.idleTimeout * 1_000_000_000)),
-            httpDecoderConfiguration: headerLimits))
+            httpDecoderConfiguration: headerLimits)
+        let upgrade = ConnectRoute.upgrade(environment: environment)
+        return HTTPServerBuilder { responder in
+            ProxyHTTPChannel(responder: responder, http1: http1, maxFrameSize: ConnectRoute.frameBytes(configuration), upgrade: upgrade)
+        }
     }
 
     /// The application with its background services (sweeper, push forwarder). The caller
@@ -75,7 +82,7 @@ public enum ProxyServer {
         let configuration = environment.configuration
         var app = Application(
             responder: makeResponder(environment: environment),
-            server: server(configuration),
+            server: server(environment: environment),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "syft-proxy"),
             onServerRunning: onServerRunning,
             eventLoopGroupProvider: .shared(eventLoopGroup),

@@ -89,12 +89,21 @@ import Testing
             #expect(max["default"]?.intValue == DeliveryRoutes.defaultBatch)
             #expect(inbox.first { $0["name"] == "wait" }?["schema"]?["maximum"]?.doubleValue == configuration.maxTimeout)
 
+            let connect = try #require(document["paths"]?["/rpc/connect/{app_name}"]?["get"])
+            let concurrency = try #require(connect["parameters"]?.arrayValue?.first { $0["name"] == "concurrency" }?["schema"])
+            #expect(concurrency["maximum"]?.intValue == WebSocketLimits.maximumConcurrency)
+            #expect(concurrency["default"]?.intValue == WebSocketLimits.defaultConcurrency)
+            let answers: [String] = connect["responses"]?.objectValue?.keys ?? []
+            #expect(Set(["101", "401", "403", "422", "426"]).subtracting(answers).isEmpty, "\(answers)")
+            #expect(connect["description"]?.stringValue?.contains("every \(WebSocketLimits.pingSeconds) s") == true)
+            for frame in ["SocketAnswer", "SocketRefusal"] { #expect(schemas[frame]?["description"] != nil, "\(frame)") }
+
             // Every bound of the document, wherever it is, is one of the constants.
             let bounds: [String: Set<Double>] = [
                 "maxLength": [Double(Validation.maximumNameLength), Double(Validation.maximumIdentityLength)],
                 "maxItems": [Double(Validation.maximumDestinations)],
                 "maxProperties": [Double(Validation.maximumHeaderCount)],
-                "maximum": [configuration.maxTimeout, Double(DeliveryRoutes.maximumBatch)],
+                "maximum": [configuration.maxTimeout, Double(DeliveryRoutes.maximumBatch), Double(WebSocketLimits.maximumConcurrency)],
             ]
             for (key, allowed) in bounds {
                 let found = Self.values(of: key, in: document)

@@ -174,6 +174,43 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func leasingNoneMarksTheConsumerAndLeavesTheQueue(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            let request = newRequest(store)
+            _ = try await store.create([request], idempotencyKey: nil)
+            #expect(try await store.hasActivePullConsumer(appName: "calculator", destination: "bob@example.com") == false)
+            #expect(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 0).isEmpty)
+            #expect(try await store.hasActivePullConsumer(appName: "calculator", destination: "bob@example.com"))
+            #expect(try await store.record(id: request.id)?.state == .pending)
+            #expect(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1).map(\.id) == [request.id])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func droppedLeaseGoesBackAtOnceCountingTheAttempt(kind: StoreKind) async throws {
+        try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 2, leaseSeconds: 30)) { (store: any RPCStore) async throws in
+            let request = newRequest(store)
+            _ = try await store.create([request], idempotencyKey: nil)
+            let first = try #require(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1).first)
+            let firstToken = try #require(first.leaseToken)
+            #expect(try await store.dropLease(id: request.id, token: firstToken + "-stale") == false)
+            #expect(try await store.dropLease(id: request.id, token: firstToken))
+            #expect(try await store.dropLease(id: request.id, token: firstToken) == false)
+            // Back at once, no sweep needed, with the dropped delivery counted.
+            let second = try #require(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1).first)
+            #expect(second.id == request.id)
+            #expect(second.attempts == 2)
+            // The second drop uses up the attempts: the request fails instead of going out a third time.
+            #expect(try await store.dropLease(id: request.id, token: try #require(second.leaseToken)))
+            let failed = try #require(try await store.record(id: request.id))
+            #expect(failed.state == .failed)
+            #expect(failed.error == FailureMessages.consumerDropped(attempts: 2))
+            #expect(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1).isEmpty)
+            #expect(try await store.stats().leased == 0)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func deferredDeliveryStaysLeasedThenReturnsWithoutCountingAnAttempt(kind: StoreKind) async throws {
         // One attempt allowed: a deferral that counted would exhaust the request.
         try await kind.withStore(StoreSettings(requestTTL: 60, maximumAttempts: 1, leaseSeconds: 30)) { (store: any RPCStore) async throws in

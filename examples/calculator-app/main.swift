@@ -1,6 +1,8 @@
-// App B: serves `add` and `multiply` for one identity through the proxy cluster.
+// App B: serves `add` and `multiply` for one identity through the proxy cluster, over a
+// WebSocket (GET /rpc/connect), or by long-poll pull where the proxy has no WebSocket route.
 //   swift run calculator-app                      # against http://localhost:8000
 //   SYFT_PROXY_URLS=http://a:8000,http://b:8000 SYFT_IDENTITY=bob@example.com swift run calculator-app
+//   SYFT_DELIVERY=pull swift run calculator-app   # pull even where a WebSocket is offered
 import Foundation
 import SyftProxyClient
 import SyftProxyCore
@@ -23,5 +25,6 @@ app.function("multiply", params: ["a": "number", "b": "number"], returns: "numbe
     .double(try number(call, "a") * number(call, "b"))
 }
 
+let delivery: SyftApp.Delivery = environment["SYFT_DELIVERY"] == "pull" ? .pull : .automatic
 print("calculator serving \(identity) through \(urls.joined(separator: ", ")); Ctrl-C to stop")
-try await app.serve(concurrency: 16)
+try await app.serve(concurrency: 16, delivery: delivery)

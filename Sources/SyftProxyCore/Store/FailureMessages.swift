@@ -11,6 +11,16 @@ public enum FailureMessages {
     public static func deliveriesExhausted(attempts: Int, leaseSeconds: Double) -> String {
         "not answered after \(attempts) deliveries (each lease of \(JSONValue.format(leaseSeconds)) s expired); the app may be down or crashing on this request"
     }
+
+    public static func consumerDropped(attempts: Int) -> String {
+        consumerDropped(attemptsText: String(attempts))
+    }
+
+    /// The text with the count given as text, for a store that fills it in where it counts
+    /// (a Redis script).
+    public static func consumerDropped(attemptsText: String) -> String {
+        "not answered after \(attemptsText) deliveries (the last consumer dropped while holding it); the app may be down or crashing on this request"
+    }
 }
 
 /// Keys the embedded store and waiters use to name one app's queue on one datasite.

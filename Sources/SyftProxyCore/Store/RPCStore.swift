@@ -164,7 +164,9 @@ public protocol RPCStore: Sendable {
     func record(id: String) async throws -> RPCRecord?
 
     /// Leases up to `max` queued requests of one app and destination, oldest first; each
-    /// becomes `processing` with one more attempt.
+    /// becomes `processing` with one more attempt. Marks the pair as served by a consumer
+    /// (``hasActivePullConsumer(appName:destination:)``); with `max` 0 it only does that,
+    /// which a full WebSocket uses to keep its pair's mark fresh.
     func leaseInbox(appName: String, destination: String, max: Int) async throws -> [RPCRecord]
 
     /// Leases up to `max` requests from the push queue, with their registered URLs.
@@ -180,6 +182,14 @@ public protocol RPCStore: Sendable {
     /// True when it did; false when the token is not the request's current lease.
     @discardableResult
     func releaseLease(id: String, token: String) async throws -> Bool
+
+    /// Ends a lease at once as if it had expired, for a consumer that dropped while holding it
+    /// (a WebSocket that closed or stopped answering pings): the attempt counts, so a request
+    /// that keeps killing its consumer still ends after ``StoreSettings/maximumAttempts``.
+    /// The request goes back to the front of its queue, or fails when its attempts are used
+    /// up. False, and nothing changed, when `token` is not the request's current lease.
+    @discardableResult
+    func dropLease(id: String, token: String) async throws -> Bool
 
     /// Keeps a delivery leased for `seconds` more without counting its attempt, for a push
     /// that did not reach the app (connection refused, the endpoint at its share of the

@@ -14,6 +14,9 @@ public struct ProxyRequestContext: RequestContext {
     public var identity: String?
     /// The request came as HEAD and runs as its GET (HeadResponder); the access log says HEAD.
     public var isHeadRequest = false
+    /// Set only while an upgrade request is checked (ProxyServer.webSocketUpgrade): the
+    /// connect route leaves what it validated here for the socket that follows.
+    var upgrade: UpgradeSlot?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -27,6 +27,9 @@ enum OpenAPIDocument {
             "defaultInboxBatch": .int(DeliveryRoutes.defaultBatch),
             "maximumJSONDepth": .int(JSONParser.maximumDepth),
             "pullConsumerWindow": .double(pullConsumerWindow),
+            "maximumWebSocketConcurrency": .int(WebSocketLimits.maximumConcurrency),
+            "defaultWebSocketConcurrency": .int(WebSocketLimits.defaultConcurrency),
+            "webSocketPingSeconds": .int(WebSocketLimits.pingSeconds),
             // SyftBox registration is only valid on a replica with a SyftBox folder.
             "transports": configuration.syftBox == nil ? ["push"] : ["push", "syftbox"],
         ]

@@ -10,6 +10,9 @@ public final class ProxyMetrics: Sendable {
     let queuedPush: Gauge
     let leased: Gauge
     let syftBoxPending: Gauge
+    let webSockets: Gauge
+    let webSocketFramesIn: Counter
+    let webSocketFramesOut: Counter
 
     // Computed: the descriptor type is not Sendable, so it cannot be a shared constant.
     private enum Name {
@@ -23,6 +26,8 @@ public final class ProxyMetrics: Sendable {
         static var inFlight: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_in_flight", unitName: "requests", helpText: "HTTP requests being served by this replica, blocking callers included") }
         static var queueDepth: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_queue", unitName: "depth", helpText: "Requests waiting for delivery, cluster-wide") }
         static var syftBoxPending: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_syftbox_pending", unitName: "requests", helpText: "SyftBox request files this replica waits on for an answer") }
+        static var webSockets: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_websockets", unitName: "open", helpText: "App WebSockets (GET /rpc/connect) open on this replica") }
+        static var webSocketFrames: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_websocket_frames", unitName: "total", helpText: "Text and binary frames on app WebSockets, by direction") }
         static var leased: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_leased", unitName: "requests", helpText: "Deliveries out on a lease, cluster-wide") }
     }
 
@@ -34,6 +39,9 @@ public final class ProxyMetrics: Sendable {
         queuedPush = registry.makeGauge(descriptor: Name.queueDepth, labels: [("mode", "push")])
         leased = registry.makeGauge(descriptor: Name.leased)
         syftBoxPending = registry.makeGauge(descriptor: Name.syftBoxPending)
+        webSockets = registry.makeGauge(descriptor: Name.webSockets)
+        webSocketFramesIn = registry.makeCounter(descriptor: Name.webSocketFrames, labels: [("direction", "in")])
+        webSocketFramesOut = registry.makeCounter(descriptor: Name.webSocketFrames, labels: [("direction", "out")])
     }
 
     /// One per request this replica accepted (SPEC.md: grows by one per accepted request).
@@ -56,6 +64,10 @@ public final class ProxyMetrics: Sendable {
         registry.makeCounter(descriptor: Name.deliveries, labels: [("mode", mode)]).increment(by: Int64(count))
     }
 
+    func webSocketOpened() { webSockets.increment(by: 1) }
+    func webSocketClosed() { webSockets.decrement(by: 1) }
+    /// Data frames only; pings and pongs are the transport's own.
+    func webSocketFrame(outbound: Bool) { (outbound ? webSocketFramesOut : webSocketFramesIn).increment() }
     func pushFailure(_ reason: String) {
         registry.makeCounter(descriptor: Name.pushErrors, labels: [("reason", reason)]).increment()
     }

@@ -15,6 +15,8 @@ public struct ProxyEnvironment: Sendable {
     public let syftBox: SyftBoxTransport?
     let syftBoxRouting: SyftBoxRouting?
     let rateLimiter: RateLimiter
+    /// PROXY_MAX_REQUESTS, one count for the HTTP router and the WebSocket upgrade check.
+    let inFlight: InFlightLimitMiddleware
 
     public init(store: any RPCStore, configuration: ProxyConfiguration, replicaID: String, apiKeys: APIKeys = APIKeys(),
                 metrics: ProxyMetrics = ProxyMetrics(), version: String = SyftProxyVersion.current,
@@ -23,6 +25,7 @@ public struct ProxyEnvironment: Sendable {
         self.configuration = configuration
         self.apiKeys = apiKeys
         self.rateLimiter = RateLimiter(store: store, perMinute: configuration.rateLimit)
+        self.inFlight = InFlightLimitMiddleware(limit: configuration.maxRequests, metrics: metrics)
         self.replicaID = replicaID
         self.startedAt = Timestamp.now()
         self.metrics = metrics
