@@ -100,7 +100,7 @@ public final class RedisStore: RPCStore {
         let shard = keys.shards[keys.shard(of: name)]
         let reply = try await evaluate(
             scripts.leaseInbox, shard, [shard.queue(name), shard.consumer(name)],
-            [String(max), String(settings.leaseSeconds), Self.consumerWindowText])
+            [String(max), String(settings.leaseSeconds), Self.consumerWindowText, TimelineHolders.pull])
         return try (reply.array ?? []).compactMap { try RecordCoding.record(from: $0) }
     }
 
@@ -135,6 +135,7 @@ public final class RedisStore: RPCStore {
         switch answer {
         case .result(let value): args = [id, "result", value.compactString, leaseToken ?? ""]
         case .error(let message): args = [id, "error", message, leaseToken ?? ""]
+        case .undeliverable(let message): args = [id, "undeliverable", message, leaseToken ?? ""]
         }
         // A sender blocked on this replica is woken from here, with the final record, instead of
         // by the published wake-up followed by a read; senders on other replicas get the latter.
@@ -196,9 +197,11 @@ public final class RedisStore: RPCStore {
 
     private func sweep(_ shard: ShardKeys, trimArguments: [String]) async throws -> SweepReport {
         let reply = try await evaluate(
-            scripts.sweep, shard, [], [String(settings.maximumAttempts), JSONValue.format(settings.leaseSeconds), String(Self.sweepBatch)])
+            scripts.sweep, shard, [],
+            [String(settings.maximumAttempts), JSONValue.format(settings.leaseSeconds), String(Self.sweepBatch),
+             JSONValue.format(settings.requestTTL), String(AdminLimits.indexTrimPerTick)])
         let counts = (reply.array ?? []).map { Int($0.int ?? 0) }
-        guard counts.count == 3 else { throw StoreError.corrupt("sweep answered \(reply)") }
+        guard counts.count == 4 else { throw StoreError.corrupt("sweep answered \(reply)") }
         var report = SweepReport(timedOut: counts[0], redelivered: counts[1], exhausted: counts[2])
         // After the sweep, so requests it just failed are trimmed in the same tick.
         let trim = try await evaluate(scripts.trimQueues, shard, [], trimArguments)
@@ -434,4 +437,11 @@ struct LoadedScripts: Sendable {
     let trimQueues = RedisScript(Scripts.trimQueues.source)
     let rateLimit = RedisScript(Scripts.rateLimit.source)
     let markSyftBox = RedisScript(Scripts.markSyftBox.source)
+    let adminPage = RedisScript(Scripts.adminPage.source)
+    let cancel = RedisScript(Scripts.cancel.source)
+    let retry = RedisScript(Scripts.retry.source)
+    let deleteFailed = RedisScript(Scripts.deleteFailed.source)
+    let queues = RedisScript(Scripts.queues.source)
+    let purge = RedisScript(Scripts.purge.source)
+    let heartbeat = RedisScript(Scripts.heartbeat.source)
 }

@@ -146,7 +146,7 @@ public struct PushForwarder: Service {
             case .denied(let why):
                 metrics.pushFailure("denied")
                 logger.warning("push delivery refused by the outbound policy", metadata: ["id": "\(record.id)", "url": "\(delivery.url)", "error": "\(why)"])
-                if case .accepted(let final)? = try? await store.answer(id: record.id, with: .error(why), leaseToken: record.leaseToken) { metrics.finished(final) }
+                if case .accepted(let final)? = try? await store.answer(id: record.id, with: .undeliverable(why), leaseToken: record.leaseToken) { metrics.finished(final) }
             }
         } catch where Task.isCancelled {
             // Shutting down mid-delivery: hand the request back now rather than leaving it
@@ -180,7 +180,7 @@ public struct PushForwarder: Service {
         guard let syftBox else {
             logger.error("a SyftBox delivery reached a replica without PROXY_SYFTBOX_DATA_DIR", metadata: ["id": "\(record.id)"])
             let message = "the app is registered for SyftBox delivery, but the replica that took the request has no SyftBox folder configured; set PROXY_SYFTBOX_DATA_DIR and PROXY_SYFTBOX_EMAIL on every replica"
-            if case .accepted(let final)? = try? await store.answer(id: record.id, with: .error(message), leaseToken: record.leaseToken) { metrics.finished(final) }
+            if case .accepted(let final)? = try? await store.answer(id: record.id, with: .undeliverable(message), leaseToken: record.leaseToken) { metrics.finished(final) }
             return
         }
         await syftBox.deliver(record)
