@@ -6,7 +6,7 @@ import SyftProxyRedis
 extension RedisStore {
     /// Each shard looks at up to `limit` entries below the cursor (one bounded script per
     /// shard, concurrently). A shard that looked at `limit` entries may hold more, so the page
-    /// ends where the least far-reaching such shard stopped: every entry above that boundary
+    /// ends where the least far-reaching such shard stopped: every entry from that boundary up
     /// was seen on every shard, which keeps the newest-first order exact across shards and
     /// lists every request once.
     public func adminRequests(_ query: AdminQuery) async throws -> AdminPage {
@@ -37,7 +37,7 @@ extension RedisStore {
         }
         let boundary = perShard.filter(\.full).map(\.last).max()
         let candidates = perShard.flatMap(\.items)
-            .filter { candidate in boundary.map { candidate.0 > $0 } ?? true }
+            .filter { candidate in boundary.map { candidate.0 >= $0 } ?? true }
             .sorted { $0.0 > $1.0 }
         if candidates.count > limit {
             let page = candidates.prefix(limit)
