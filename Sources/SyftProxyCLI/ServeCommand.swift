@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Requests per minute per identity or client address, 0 = off (PROXY_RATE_LIMIT).") var rateLimit: Int?
     @Option(help: "File of key=identity lines (PROXY_API_KEYS_FILE).") var apiKeysFile: String?
     @Option(help: "File of key=operator lines for /admin and /dashboard (PROXY_ADMIN_KEYS_FILE).") var adminKeysFile: String?
-    @Option(help: "Seconds a failed request is kept as a dead letter, at least the request TTL (PROXY_FAILED_TTL, default 604800).") var failedTTL: Double?
+    @Option(help: "Seconds a failed request is kept as a dead letter, at least the request TTL (PROXY_FAILED_TTL, default 604800 or the request TTL if longer).") var failedTTL: Double?
     @Option(name: .customLong("syftbox-data-dir"), help: "SyftBox data_dir holding datasites/; turns on the SyftBox transport (PROXY_SYFTBOX_DATA_DIR).") var syftBoxDataDirectory: String?
     @Option(name: .customLong("syftbox-email"), help: "Identity the proxy writes SyftBox request files as (PROXY_SYFTBOX_EMAIL).") var syftBoxEmail: String?
     @Option(name: .customLong("syftbox-poll-interval"), help: "Seconds between looks for SyftBox answers (PROXY_SYFTBOX_POLL_INTERVAL, default 0.5).") var syftBoxPollInterval: Double?
@@ -120,7 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let rateLimit { configuration.rateLimit = rateLimit }
         if let apiKeysFile { configuration.apiKeysFile = apiKeysFile }
         if let adminKeysFile { configuration.adminKeysFile = adminKeysFile }
-        if let failedTTL { configuration.failedTTL = failedTTL }
+        if let failedTTL { configuration.failedTTLOverride = failedTTL }
         if let syftBoxDataDirectory { configuration.syftBoxDataDirectory = syftBoxDataDirectory }
         if let syftBoxEmail { configuration.syftBoxEmail = syftBoxEmail }
         if let syftBoxPollInterval { configuration.syftBoxPollInterval = syftBoxPollInterval }

@@ -32,8 +32,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var adminKeys: String?
     /// A file of `key=operator` lines, read at start.
     public var adminKeysFile: String?
-    /// Seconds a failed request is kept as a dead letter, from its failure; at least requestTTL.
-    public var failedTTL: Double = AdminLimits.defaultFailedTTL
+    /// PROXY_FAILED_TTL; nil means ``failedTTL``'s default.
+    public var failedTTLOverride: Double?
     /// Requests per minute per identity; 0 turns limiting off.
     public var rateLimit = 0
     public var maxAttempts = 3
@@ -97,6 +97,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
 
     public var maxBodyBytes: Int { maxBodyBytesOverride ?? maxParamsBytes * 4 }
 
+    /// Seconds a failed request is kept as a dead letter, from its failure: at least the
+    /// request TTL; by default a week, or the request TTL when that is longer.
+    public var failedTTL: Double { failedTTLOverride ?? max(AdminLimits.defaultFailedTTL, requestTTL) }
+
     public var pushEndpointConcurrency: Int { pushEndpointConcurrencyOverride ?? max(1, pushConcurrency / 4) }
 
     public var limits: RequestLimits {
@@ -130,7 +134,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         apiKeysFile = reader.string("PROXY_API_KEYS_FILE")
         adminKeys = reader.string("PROXY_ADMIN_KEYS")
         adminKeysFile = reader.string("PROXY_ADMIN_KEYS_FILE")
-        failedTTL = try reader.seconds("PROXY_FAILED_TTL", range: Bounds.requestTTL) ?? failedTTL
+        failedTTLOverride = try reader.seconds("PROXY_FAILED_TTL", range: Bounds.requestTTL)
         rateLimit = try reader.int("PROXY_RATE_LIMIT", range: Bounds.rateLimit) ?? rateLimit
         maxAttempts = try reader.int("PROXY_MAX_ATTEMPTS", range: Bounds.maxAttempts) ?? maxAttempts
         maxParamsBytes = try reader.int("PROXY_MAX_PARAMS_BYTES", range: Bounds.maxParamsBytes) ?? maxParamsBytes
@@ -170,7 +174,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         try Self.check(seconds: timeout, Bounds.timeout, "PROXY_TIMEOUT", "--timeout")
         try Self.check(seconds: maxTimeout, Bounds.timeout, "PROXY_MAX_TIMEOUT", "--max-timeout")
         try Self.check(seconds: requestTTL, Bounds.requestTTL, "PROXY_REQUEST_TTL", "--request-ttl")
-        try Self.check(seconds: failedTTL, Bounds.requestTTL, "PROXY_FAILED_TTL", "--failed-ttl")
+        if let failedTTLOverride { try Self.check(seconds: failedTTLOverride, Bounds.requestTTL, "PROXY_FAILED_TTL", "--failed-ttl") }
         if failedTTL < requestTTL {
             throw ConfigurationError("PROXY_FAILED_TTL (\(JSONValue.format(failedTTL))) must be at least PROXY_REQUEST_TTL (\(JSONValue.format(requestTTL))): a dead letter is kept at least as long as any other record")
         }
