@@ -146,7 +146,7 @@ import Testing
     @Test func theReplicaListsItsOwnHeartbeat() async throws {
         try await withProxy(Self.keyed) { (client: any TestClientProtocol, _: ProxyEnvironment) async throws in
             var replicas: [JSONValue] = []
-            for _ in 0..<100 where replicas.isEmpty {
+            for _ in 0..<200 where replicas.isEmpty {
                 replicas = try await client.get("/admin/replicas", key: Self.adminKey).json?["replicas"]?.arrayValue ?? []
                 if replicas.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
             }

@@ -6,10 +6,11 @@ import SyftProxyCore
 /// The address the replica listens on, known once the server is bound (the port may be 0
 /// until then).
 final class BoundAddress: Sendable {
-    private let value: Mutex<String>
-    init(_ initial: String) { value = Mutex(initial) }
-    func set(_ address: String) { value.withLock { $0 = address } }
-    var current: String { value.withLock { $0 } }
+    private let value: Mutex<(address: String, bound: Bool)>
+    init(_ configured: String) { value = Mutex((configured, false)) }
+    func set(_ address: String) { value.withLock { $0 = (address, true) } }
+    var current: String { value.withLock { $0.address } }
+    var isBound: Bool { value.withLock { $0.bound } }
 }
 
 /// Publishes this replica's heartbeat into the store every ``AdminLimits/heartbeatInterval``,
@@ -22,6 +23,11 @@ struct HeartbeatService: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            // The first heartbeat names the bound port (the configured one may be 0).
+            let bindDeadline = Timestamp.now() + 5
+            while !address.isBound, Timestamp.now() < bindDeadline, !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
             var last = Timestamp.now()
             while !Task.isCancelled {
                 let now = Timestamp.now()
