@@ -114,11 +114,13 @@ function svg(name, attributes) {
 
 function drawChart() {
   const width = 800, height = 180, pad = 36;
-  const root = svg("svg", { viewBox: "0 0 " + width + " " + height, preserveAspectRatio: "none", role: "img" });
+  const root = svg("svg", { viewBox: "0 0 " + width + " " + height, role: "img" });
   const now = Date.now() / 1000;
+  // The axis spans what has been seen, from a minute up to HISTORY_SECONDS.
+  const span = Math.min(HISTORY_SECONDS, Math.max(60, history.length ? now - history[0].t : 0));
   const maxRate = Math.max(1, ...history.map((p) => p.rate));
   const maxP99 = Math.max(0.001, ...history.map((p) => p.p99));
-  const x = (t) => pad + ((t - (now - HISTORY_SECONDS)) / HISTORY_SECONDS) * (width - 2 * pad);
+  const x = (t) => pad + ((t - (now - span)) / span) * (width - 2 * pad);
   const line = (value, max) => history.map((p) => x(p.t).toFixed(1) + "," + (height - pad - (value(p) / max) * (height - 2 * pad)).toFixed(1)).join(" ");
   root.appendChild(svg("line", { x1: pad, y1: height - pad, x2: width - pad, y2: height - pad, class: "axis" }));
   root.appendChild(svg("line", { x1: pad, y1: pad, x2: pad, y2: height - pad, class: "axis" }));
@@ -133,7 +135,7 @@ function drawChart() {
   };
   label(maxRate.toFixed(1) + " rt/s", pad + 4, pad - 8);
   label("p99 " + seconds(maxP99), width - pad, pad - 8, "end");
-  label("-5 min", pad, height - pad + 16);
+  label("-" + (span >= 120 ? (span / 60).toFixed(0) + " min" : span.toFixed(0) + " s"), pad, height - pad + 16);
   label("now", width - pad, height - pad + 16, "end");
   const last = history[history.length - 1];
   if (last) label(last.rate.toFixed(1) + " rt/s now, p99 " + seconds(last.p99), width / 2, height - 8, "middle");
@@ -228,7 +230,8 @@ async function refresh() {
   try {
     const [replicas, queues, failed, requests] = await Promise.all([
       api("GET", "/admin/replicas"), api("GET", "/admin/queues"),
-      api("GET", "/admin/failed?limit=20"), api("GET", "/admin/requests?limit=20"),
+      api("GET", "/admin/failed?limit=20"),
+      api("GET", "/admin/requests?limit=20" + ($("requests-state").value ? "&state=" + $("requests-state").value : "")),
     ]);
     $("main").hidden = false;
     setStatus("Connected: " + replicas.replicas.length + " replica(s); answered by " + replicas.answered_by + ".", "ok");
@@ -273,6 +276,7 @@ document.addEventListener("DOMContentLoaded", () => {
     $("main").hidden = true;
     setStatus("Enter an admin key (PROXY_ADMIN_KEYS) to see this deployment.", "");
   });
+  $("requests-state").addEventListener("change", () => { if (timer) refresh(); });
   $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
     showTimeline($("search-input").value.trim());
