@@ -3,8 +3,9 @@ chromedriver (scripts/setup.sh installs them) driven by selenium, against the re
 
 The page loads without a key and shows nothing until an admin key works; a refused key is
 said so. With the key it shows a queued and a failed request, and a click on retry queues the
-failed one again, which the page then shows. Screenshots at 1280x800 and at a phone's size go
-to .build/dashboard.png and .build/dashboard-phone.png.
+failed one again, which the page then shows. Screenshots at 1280x800, of the whole page at that
+width, and at a phone's size go to .build/dashboard.png, .build/dashboard-full.png and
+.build/dashboard-phone.png.
 """
 from __future__ import annotations
 
@@ -155,6 +156,11 @@ def test_the_page_shows_queued_and_failed_requests_and_retries_one(browser, cons
     time.sleep(4)
     SCREENSHOTS.mkdir(exist_ok=True)
     assert browser.save_screenshot(str(SCREENSHOTS / "dashboard.png"))
+    # The whole page at the same width, for the README.
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, height + 160)
+    assert browser.save_screenshot(str(SCREENSHOTS / "dashboard-full.png"))
+    browser.set_window_size(1280, 800)
     traffic.end()
 
     browser.find_element(By.CSS_SELECTOR, f"#failed button.retry[data-id='{failed}']").click()
