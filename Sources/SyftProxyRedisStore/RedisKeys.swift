@@ -53,7 +53,8 @@ struct RedisKeys: Sendable {
     let shards: [ShardKeys]
     var shardCount: Int { shards.count }
 
-    /// `shardCount` must lie in ``ShardLayout/shardCounts``.
+    /// `shardCount` must lie in ``ShardLayout/shardCounts`` (RedisStore refuses others with a
+    /// message); the clamp only keeps ids' three hex digits and the tag search in bounds.
     init(base: String = "syft", shardCount: Int) {
         self.base = base
         let count = min(max(shardCount, ShardLayout.shardCounts.lowerBound), ShardLayout.shardCounts.upperBound)

@@ -38,7 +38,9 @@ public final class RedisStore: RPCStore {
 
     /// `shards` (PROXY_REDIS_SHARDS) must be the same on every replica of a deployment, for as
     /// long as it holds state: ids and keys depend on it. The first replica records it in
-    /// Redis; a replica started with another count refuses to serve.
+    /// Redis; a replica started with another count refuses to serve. `pushRecheckInterval` is
+    /// how often push leases look at every shard whatever the wake-ups said (the net for lost
+    /// ones); tests lengthen it to count scripts.
     public init(
         deployment: any RedisDeployment, settings: StoreSettings, shards: Int = ShardLayout.defaultShardCount,
         keyBase: String = "syft", pushRecheckInterval: Double = RedisStore.recheckInterval,

@@ -3,7 +3,8 @@ import SyftProxyCore
 import SyftProxyTestSupport
 import Testing
 
-/// A broadcast's params are stored once in Redis, however many destinations it has.
+/// A broadcast's params are stored once per shard in Redis (16 by default), however many
+/// destinations it has.
 @Suite struct BroadcastPayloadTests {
     static let destinationCount = 400
     static let paramsBytes = 600_000
@@ -24,7 +25,9 @@ import Testing
         let grown = try usedMemory(redis) - before
         #expect(sent.status == 200, "\(sent.text.prefix(300))")
         #expect(elapsed < 20, "the broadcast took \(elapsed) s")
-        #expect(grown < 64 << 20, "Redis grew by \(grown) bytes")
+        // Once per shard reached (at most the default 16), not once per destination (400); the
+        // connections' query buffers still hold some of the 16 create commands besides.
+        #expect(grown < 40 * Self.paramsBytes, "Redis grew by \(grown) bytes")
 
         let ids = (sent.json?["request_ids"]?.arrayValue ?? []).compactMap(\.stringValue)
         #expect(ids.count == Self.destinationCount)

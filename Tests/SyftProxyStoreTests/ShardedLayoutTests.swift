@@ -66,6 +66,20 @@ import Testing
         #expect(keys.schema("{evil}").hasPrefix("{syft:s:"))
     }
 
+    /// Tags and shard choice are part of the stored state: a change would orphan every request
+    /// of a running deployment. These values were computed apart from this code (CRC16 and
+    /// FNV-1a as specified); the test fails when either drifts.
+    @Test func theLayoutIsFixed() {
+        let keys = RedisKeys(shardCount: 16)
+        #expect(keys.shards.map(\.tag) == [
+            "{syft:0:60}", "{syft:1:63}", "{syft:2:40}", "{syft:3:43}", "{syft:4:0}", "{syft:5:3}", "{syft:6:23}", "{syft:7:20}",
+            "{syft:8:40}", "{syft:9:43}", "{syft:10:21}", "{syft:11:22}", "{syft:12:13}", "{syft:13:10}", "{syft:14:1}", "{syft:15:2}",
+        ])
+        #expect(keys.shard(of: QueueName(appName: "calculator", destination: "bob@example.com")) == 8)
+        #expect(keys.shard(of: QueueName(appName: "calculator", destination: "carol@example.com")) == 0)
+        #expect(keys.layoutRecord == "{syft}:layout")
+    }
+
     @Test func idsAreUUIDsThatCarryTheirShard() async throws {
         let keys = RedisKeys(shardCount: 16)
         for shard in 0..<16 {
@@ -101,6 +115,29 @@ import Testing
             if store.keys.shard(ofID: stray.id) != store.keys.shard(of: QueueName(appName: stray.appName, destination: stray.destination)) {
                 await #expect(throws: ForeignRequestID.self) { _ = try await store.create([stray], idempotencyKey: nil) }
             }
+        }
+    }
+
+    /// The hot path stays as it was: a send without a key is one script, its answer one more;
+    /// a send with a key adds the claim.
+    @Test func aSendIsOneScriptAndAKeyAddsOne() async throws {
+        try await Self.withStore { (harness: Harness) async throws in
+            let store = harness.store
+            try await store.ping()
+            func scripts(_ body: () async throws -> Void) async throws -> Int {
+                harness.checked.resetCounts()
+                try await body()
+                return harness.checked.evalsPerSlot.values.reduce(0, +)
+            }
+            let request = newRequest(store)
+            #expect(try await scripts { _ = try await store.create([request], idempotencyKey: nil) } == 1)
+            #expect(try await scripts { _ = try await store.answer(id: request.id, with: .result(1)) } == 1)
+            let keyed = newRequest(store)
+            #expect(try await scripts { _ = try await store.create([keyed], idempotencyKey: idempotencyKey("one", for: keyed)) } == 2)
+            // A broadcast: one script per shard its destinations fall in.
+            let broadcast = (0..<50).map { newRequest(store, destination: "user\($0)@example.com") }
+            let shards = Set(broadcast.map { store.keys.shard(of: QueueName(appName: $0.appName, destination: $0.destination)) })
+            #expect(try await scripts { _ = try await store.create(broadcast, idempotencyKey: nil) } == shards.count)
         }
     }
 
