@@ -121,6 +121,25 @@ extension MemoryState {
         return (purged, pullQueues[name]?.count ?? 0)
     }
 
+    func endpointSummaries(now: Double) -> [EndpointSummary] {
+        var names = Set(endpoints.keys)
+        for (name, seen) in pullConsumerSeen where now - seen < pullConsumerWindow { names.insert(name) }
+        return names.prefix(AdminLimits.maximumQueuesListed).map { name in
+            let seen = pullConsumerSeen[name].flatMap { now - $0 < pullConsumerWindow ? $0 : nil }
+            return EndpointSummary(appName: name.appName, destination: name.destination, pushURL: endpoints[name],
+                                   pullConsumerSeen: seen, health: endpointHealth[name])
+        }
+    }
+
+    mutating func record(_ reports: [EndpointHealthReport]) {
+        for report in reports {
+            let name = QueueName(appName: report.appName, destination: report.destination)
+            // Only endpoints still registered keep a health record.
+            guard endpoints[name] != nil else { continue }
+            endpointHealth[name] = (endpointHealth[name] ?? EndpointHealth()).merging(report)
+        }
+    }
+
     mutating func liveHeartbeats(now: Double) -> [ReplicaHeartbeat] {
         heartbeats = heartbeats.filter { now - $0.value.lastSeen < AdminLimits.heartbeatTTL }
         return heartbeats.values.sorted { $0.id < $1.id }

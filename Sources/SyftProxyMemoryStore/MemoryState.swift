@@ -52,6 +52,8 @@ struct MemoryState {
     var requestIndex = SortedEntries()
     var failedIndex = SortedEntries()
     var heartbeats: [String: ReplicaHeartbeat] = [:]
+    /// Push endpoints' health; forgotten with the endpoint.
+    var endpointHealth: [QueueName: EndpointHealth] = [:]
 
     init(settings: StoreSettings) { self.settings = settings }
 
@@ -347,7 +349,8 @@ struct MemoryState {
 
     /// The pair's queued push work stays on the push queue; `leasePush` hands it back.
     mutating func removePushEndpoint(_ name: QueueName) -> Bool {
-        endpoints.removeValue(forKey: name) != nil
+        endpointHealth.removeValue(forKey: name)
+        return endpoints.removeValue(forKey: name) != nil
     }
 
     mutating func markPullConsumer(_ name: QueueName, now: Double) {

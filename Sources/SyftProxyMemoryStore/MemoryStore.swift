@@ -306,4 +306,13 @@ extension MemoryStore {
         let now = clock()
         return state.withLock { $0.liveHeartbeats(now: now) }
     }
+
+    public func endpoints() async throws -> [EndpointSummary] {
+        let now = clock()
+        return state.withLock { $0.endpointSummaries(now: now) }.sorted { ($0.appName, $0.destination) < ($1.appName, $1.destination) }
+    }
+
+    public func recordEndpointHealth(_ reports: [EndpointHealthReport]) async throws {
+        state.withLock { $0.record(reports) }
+    }
 }

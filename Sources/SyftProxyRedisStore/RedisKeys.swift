@@ -35,6 +35,11 @@ import SyftProxyRedis
 ///   first with ZREVRANGEBYLEX; entries whose record expired are skipped, and trimmed by the
 ///   sweep. The record's `tl` holds its timeline, `fcls` its failure class, `fmem` its
 ///   `T:failed` entry, `fttl` the failed TTL in ms.
+/// - `T:endpoints`: hash, pair (`<n>:<app>:<destination>`) to its endpoint key, added when a
+///   URL is registered, dropped when the listing finds the endpoint gone; `T:consumers`: sorted
+///   set of pairs by the time of their last inbox lease (trimmed to the consumer window when
+///   listed); `T:health`: hash, pair to its push health (JSON), merged from the forwarders'
+///   once-a-second reports.
 /// - `T:idem:<scoped key digest>`: hash {id, digest}, an Idempotency-Key's claim, in the shard
 ///   of the digest of the scoped key (not of the request: the same key sent for another pair
 ///   must be found); expires at the request's deadline plus the TTL.
@@ -151,6 +156,20 @@ struct ShardKeys: Sendable {
     func queue(_ name: QueueName) -> String { pairKey("q", name) }
     func endpoint(_ name: QueueName) -> String { pairKey("ep", name) }
     func consumer(_ name: QueueName) -> String { pairKey("consumer", name) }
+    var endpointSet: String { tag + ":endpoints" }
+    var consumerSet: String { tag + ":consumers" }
+    var healthMap: String { tag + ":health" }
+    /// A pair as a field or member of the shard's endpoint, consumer and health sets.
+    static func pairMember(_ name: QueueName) -> String { "\(name.appName.utf8.count):\(name.appName):\(name.destination)" }
+    static func pair(fromMember member: String) -> QueueName? {
+        guard let colon = member.firstIndex(of: ":"), let length = Int(member[..<colon]) else { return nil }
+        let rest = member.utf8[member.utf8.index(after: colon)...]
+        guard rest.count > length else { return nil }
+        let appEnd = rest.index(rest.startIndex, offsetBy: length)
+        guard rest[appEnd] == UInt8(ascii: ":"), let app = String(rest[..<appEnd]), let destination = String(rest[rest.index(after: appEnd)...])
+        else { return nil }
+        return QueueName(appName: app, destination: destination)
+    }
     /// Named after the group's first request, whose id is unique.
     func sharedParams(firstID: String) -> String { tag + ":params:" + firstID }
 

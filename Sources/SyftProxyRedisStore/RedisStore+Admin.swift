@@ -129,3 +129,57 @@ extension RedisStore {
         }
     }
 }
+
+extension RedisStore {
+    public func endpoints() async throws -> [EndpointSummary] {
+        let args = [String(AdminLimits.maximumQueuesListed), Self.consumerWindowText]
+        return try await withThrowingTaskGroup(of: [EndpointSummary].self) { group in
+            for shard in keys.shards {
+                group.addTask {
+                    let reply = try await self.evaluate(self.scripts.endpoints, shard, [shard.endpointSet, shard.consumerSet, shard.healthMap], args)
+                    return (reply.array ?? []).compactMap { row -> EndpointSummary? in
+                        guard let fields = row.array, fields.count == 4, let member = fields[0].string,
+                            let pair = ShardKeys.pair(fromMember: member)
+                        else { return nil }
+                        let url = fields[1].string.flatMap { $0.isEmpty ? nil : $0 }
+                        let seen = fields[2].string.flatMap(Double.init)
+                        let health = fields[3].string.flatMap { try? JSONParser.parse($0) }.map(Self.health(from:))
+                        return EndpointSummary(appName: pair.appName, destination: pair.destination, pushURL: url, pullConsumerSeen: seen, health: health)
+                    }
+                }
+            }
+            var all: [EndpointSummary] = []
+            for try await rows in group { all += rows }
+            return all.sorted { ($0.appName, $0.destination) < ($1.appName, $1.destination) }
+        }
+    }
+
+    static func health(from json: JSONValue) -> EndpointHealth {
+        EndpointHealth(
+            lastSuccess: json["last_success"]?.doubleValue, lastError: json["last_error"]?.doubleValue,
+            lastErrorMessage: json["last_error_message"]?.stringValue, consecutiveFailures: json["consecutive_failures"]?.intValue ?? 0)
+    }
+
+    /// One script per shard the reports fall in.
+    public func recordEndpointHealth(_ reports: [EndpointHealthReport]) async throws {
+        var byShard: [Int: [EndpointHealthReport]] = [:]
+        for report in reports {
+            byShard[keys.shard(of: QueueName(appName: report.appName, destination: report.destination)), default: []].append(report)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, shardReports) in byShard {
+                let shard = keys.shards[index]
+                var args = [String(shardReports.count)]
+                for report in shardReports {
+                    args += [
+                        ShardKeys.pairMember(QueueName(appName: report.appName, destination: report.destination)),
+                        report.lastSuccess.map(JSONValue.format) ?? "", report.lastError.map(JSONValue.format) ?? "",
+                        report.lastErrorMessage ?? "", String(report.failures), String(report.failuresSinceSuccess),
+                    ]
+                }
+                group.addTask { _ = try await self.evaluate(self.scripts.endpointHealth, shard, [shard.endpointSet, shard.healthMap], args) }
+            }
+            try await group.waitForAll()
+        }
+    }
+}

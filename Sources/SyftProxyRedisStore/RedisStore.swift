@@ -101,8 +101,8 @@ public final class RedisStore: RPCStore {
         let name = QueueName(appName: appName, destination: destination)
         let shard = keys.shards[keys.shard(of: name)]
         let reply = try await evaluate(
-            scripts.leaseInbox, shard, [shard.queue(name), shard.consumer(name)],
-            [String(max), String(settings.leaseSeconds), Self.consumerWindowText, TimelineHolders.pull])
+            scripts.leaseInbox, shard, [shard.queue(name), shard.consumer(name), shard.consumerSet],
+            [String(max), String(settings.leaseSeconds), Self.consumerWindowText, TimelineHolders.pull, ShardKeys.pairMember(name)])
         return try (reply.array ?? []).compactMap { try RecordCoding.record(from: $0) }
     }
 
@@ -290,7 +290,9 @@ public final class RedisStore: RPCStore {
     private func registerEndpoint(appName: String, destination: String, url: String, onlyIfAbsent: Bool) async throws -> Bool {
         let name = QueueName(appName: appName, destination: destination)
         let shard = keys.shards[keys.shard(of: name)]
-        let moved = try await evaluate(scripts.registerEndpoint, shard, [shard.endpoint(name), shard.queue(name)], [url, onlyIfAbsent ? "nx" : ""]).int ?? 0
+        let moved = try await evaluate(
+            scripts.registerEndpoint, shard, [shard.endpoint(name), shard.queue(name), shard.endpointSet],
+            [url, onlyIfAbsent ? "nx" : "", ShardKeys.pairMember(name)]).int ?? 0
         if moved > 0 { wakeups.pushQueued(shard.index) }
         return moved != -1
     }
@@ -446,4 +448,6 @@ struct LoadedScripts: Sendable {
     let queues = RedisScript(Scripts.queues.source)
     let purge = RedisScript(Scripts.purge.source)
     let heartbeat = RedisScript(Scripts.heartbeat.source)
+    let endpoints = RedisScript(Scripts.endpoints.source)
+    let endpointHealth = RedisScript(Scripts.endpointHealth.source)
 }

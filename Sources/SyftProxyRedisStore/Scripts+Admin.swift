@@ -167,4 +167,64 @@ extension Scripts {
     end
     return listed
     """#)
+
+    /// KEYS: the shard's 9, its endpoint set, consumer set and health map. ARGV: most pairs
+    /// to list, consumer window seconds. {{pair, url or '', consumer last seen or '', health
+    /// JSON or ''}...}: registered endpoints first, then pairs only a pull consumer was seen
+    /// for. Pairs whose endpoint was removed leave the set and the health map.
+    static let endpoints = RedisScriptSource(prelude + #"""
+    local eps, consumers, health = KEYS[10], KEYS[11], KEYS[12]
+    local most = tonumber(ARGV[1])
+    local t = now()
+    redis.call('ZREMRANGEBYSCORE', consumers, '-inf', t - tonumber(ARGV[2]))
+    local out, listed = {}, {}
+    local scan = redis.call('HSCAN', eps, '0', 'COUNT', most)[2]
+    for i = 1, #scan, 2 do
+      local pair, ek = scan[i], scan[i + 1]
+      local url = redis.call('GET', ek)
+      if url then
+        listed[pair] = true
+        out[#out + 1] = {pair, url, redis.call('ZSCORE', consumers, pair) or '', redis.call('HGET', health, pair) or ''}
+      else
+        redis.call('HDEL', eps, pair)
+        redis.call('HDEL', health, pair)
+      end
+    end
+    local seen = redis.call('ZREVRANGEBYSCORE', consumers, '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, most)
+    for i = 1, #seen, 2 do
+      if not listed[seen[i]] then out[#out + 1] = {seen[i], '', seen[i + 1], ''} end
+    end
+    return out
+    """#)
+
+    /// KEYS: the shard's 9, its endpoint set and health map. ARGV: count, then per report:
+    /// pair, last success or '', last error or '', error message, failures, failures since
+    /// the last success. Merged as EndpointHealth.merging does; pairs without a registered
+    /// endpoint are skipped.
+    static let endpointHealth = RedisScriptSource(prelude + #"""
+    local eps, health = KEYS[10], KEYS[11]
+    local n = tonumber(ARGV[1])
+    for i = 0, n - 1 do
+      local b = 2 + i * 6
+      local pair = ARGV[b]
+      if redis.call('HEXISTS', eps, pair) == 1 then
+        local raw = redis.call('HGET', health, pair)
+        local h = {consecutive_failures = 0}
+        if raw then h = cjson.decode(raw) end
+        local success, failure = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])
+        if success then
+          if not h.last_success or success > h.last_success then h.last_success = success end
+          h.consecutive_failures = tonumber(ARGV[b + 5])
+        else
+          h.consecutive_failures = h.consecutive_failures + tonumber(ARGV[b + 4])
+        end
+        if failure and (not h.last_error or failure >= h.last_error) then
+          h.last_error = failure
+          h.last_error_message = ARGV[b + 3]
+        end
+        redis.call('HSET', health, pair, cjson.encode(h))
+      end
+    end
+    return n
+    """#)
 }

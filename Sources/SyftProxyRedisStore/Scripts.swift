@@ -200,8 +200,9 @@ enum Scripts {
     return recordReply(ARGV[1])
     """#)
 
-    /// KEYS: the shard's 9, the pair's queue, the pair's consumer marker. ARGV: max, lease
-    /// seconds, consumer window seconds, the timeline's name for the holder. Records leased, oldest first; the pair is marked as
+    /// KEYS: the shard's 9, the pair's queue, the pair's consumer marker, the shard's consumer
+    /// set. ARGV: max, lease seconds, consumer window seconds, the timeline's name for the
+    /// holder, the pair's member in the consumer set. Records leased, oldest first; the pair is marked as
     /// served by a pull consumer for the window.
     static let leaseInbox = RedisScriptSource(prelude + #"""
     local q = KEYS[10]
@@ -209,6 +210,7 @@ enum Scripts {
     local t = now()
     local out = {}
     redis.call('SET', KEYS[11], '1', 'EX', ARGV[3])
+    redis.call('ZADD', KEYS[12], t, ARGV[5])
     while #out < max do
       local id = redis.call('LPOP', q)
       if not id then break end
@@ -386,8 +388,9 @@ enum Scripts {
     return 1
     """#)
 
-    /// KEYS: the shard's 9, the pair's endpoint, the pair's queue. ARGV: url, 'nx' to register
-    /// only where the pair has no endpoint yet. Moves the pair's queued ids to the shard's push
+    /// KEYS: the shard's 9, the pair's endpoint, the pair's queue, the shard's endpoint set.
+    /// ARGV: url, 'nx' to register only where the pair has no endpoint yet, the pair's member
+    /// in the endpoint set. Moves the pair's queued ids to the shard's push
     /// list, order kept; the count moved, or -1 when 'nx' found an endpoint (left as it was).
     /// Removal is a plain DEL of the endpoint: the pair's ids stay on the push list, so it
     /// costs the same however long that list is, and ``leasePush`` hands each one back to pull
@@ -398,6 +401,7 @@ enum Scripts {
     else
       redis.call('SET', KEYS[10], ARGV[1])
     end
+    redis.call('HSET', KEYS[12], ARGV[3], KEYS[10])
     local q = KEYS[11]
     local moved = 0
     while true do

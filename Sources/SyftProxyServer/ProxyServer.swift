@@ -98,8 +98,9 @@ public enum ProxyServer {
         app.addServices(
             Sweeper(store: environment.store, interval: configuration.sweepInterval, metrics: environment.metrics, logger: logger),
             PushForwarder(store: environment.store, client: httpClient, configuration: configuration, metrics: environment.metrics,
-                          logger: logger, syftBox: environment.syftBox),
-            HeartbeatService(environment: environment, address: address, logger: logger))
+                          logger: logger, syftBox: environment.syftBox, health: environment.endpointHealth),
+            HeartbeatService(environment: environment, address: address, logger: logger),
+            EndpointHealthService(recorder: environment.endpointHealth, store: environment.store, logger: logger))
         return app
     }
 

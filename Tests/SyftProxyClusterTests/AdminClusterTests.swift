@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Hummingbird
 import SyftProxyCore
 import SyftProxyTestSupport
 import Testing
@@ -97,5 +98,39 @@ import Testing
         #expect(purged.json == ["purged": 1, "remaining": 0])
         let status = try await cluster.http(0).get("/rpc/status/\(id)").json
         #expect(status?["error"]?.stringValue == FailureMessages.purged)
+    }
+
+    /// The forwarders' push outcomes reach GET /admin/endpoints on either replica within their
+    /// once-a-second reports, merged in Redis.
+    @Test func pushFailuresAndSuccessesShowAsTheEndpointsHealth() async throws {
+        let cluster = try await Cluster.launch(replicas: 2, environment: Self.environment)
+        defer { cluster.stop() }
+        let app = try await LoopbackServer.start { router in
+            router.post("/rpc") { request, _ in
+                let body = try await jsonBody(request)
+                return body["params"]?["fail"] == true ? jsonResponse(["error": "the app is broken"], status: .internalServerError) : jsonResponse(["result": 1])
+            }
+        }
+        defer { Task { await app.stop() } }
+        let url = JSONValue.string(app.baseURL + "/rpc")
+        #expect(try await cluster.http(0).execute("/rpc/apps/flaky/endpoint", method: .PUT, body: ByteBuffer(bytes: JSONValue.object(["destination": "bob@example.com", "url": url]).compactBytes), timeout: 15).status == 200)
+        for index in 0..<2 {
+            let answer = try await send(cluster.http(index), app: "flaky", params: ["fail": true], blocking: true, timeout: 10)
+            #expect(answer.json?["error"]?.stringValue?.contains("broken") == true)
+        }
+        var health: JSONValue?
+        try await eventually("both failures are reported", within: 10) {
+            let endpoints = try await Self.get(cluster.http(1), "/admin/endpoints").json?["endpoints"]?.arrayValue ?? []
+            health = endpoints.first { $0["app_name"] == "flaky" }?["health"]
+            return health?["consecutive_failures"]?.intValue == 2
+        }
+        #expect(health?["last_error_message"]?.stringValue?.contains("broken") == true)
+        #expect(health?["last_success"] == .null)
+        _ = try await send(cluster.http(1), app: "flaky", params: ["fail": false], blocking: true, timeout: 10)
+        try await eventually("the success resets the count", within: 10) {
+            let endpoints = try await Self.get(cluster.http(0), "/admin/endpoints").json?["endpoints"]?.arrayValue ?? []
+            health = endpoints.first { $0["app_name"] == "flaky" }?["health"]
+            return health?["consecutive_failures"]?.intValue == 0 && health?["last_success"]?.stringValue != nil
+        }
     }
 }

@@ -195,3 +195,19 @@ import Testing
         #expect(throws: ConfigurationError.self) { _ = try configuration.loadAdminKeys() }
     }
 }
+
+@Suite struct AdminEndpointRouteTests {
+    @Test func endpointsListPushURLsAndPullConsumers() async throws {
+        try await withProxy(AdminRouteTests.keyed) { (client: any TestClientProtocol, _: ProxyEnvironment) async throws in
+            let registered = try await client.put(
+                "/rpc/apps/pushed/endpoint", ["destination": "bob@example.com", "url": "http://127.0.0.1:9/rpc"], key: AdminRouteTests.bobKey)
+            #expect(registered.status == .ok)
+            _ = try await client.get("/rpc/inbox/polled?destination=bob@example.com", key: AdminRouteTests.bobKey)
+            let endpoints = try await client.get("/admin/endpoints", key: AdminRouteTests.adminKey).json?["endpoints"]?.arrayValue ?? []
+            let pushed = try #require(endpoints.first { $0["app_name"] == "pushed" })
+            #expect(pushed["mode"] == "push" && pushed["push_url"] == "http://127.0.0.1:9/rpc" && pushed["destination"] == "bob@example.com")
+            let polled = try #require(endpoints.first { $0["app_name"] == "polled" })
+            #expect(polled["mode"] == "pull" && polled["pull_consumer_last_seen"]?.stringValue != nil && polled["health"] == .null)
+        }
+    }
+}

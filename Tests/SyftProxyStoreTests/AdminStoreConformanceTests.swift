@@ -254,3 +254,49 @@ import Testing
         }
     }
 }
+
+@Suite struct EndpointStoreConformanceTests {
+    @Test(arguments: StoreKind.allCases)
+    func endpointsListPushURLsPullConsumersAndMergedHealth(kind: StoreKind) async throws {
+        try await kind.withStore { (store: any RPCStore) async throws in
+            try await store.registerPushEndpoint(appName: "pushed", destination: "bob@example.com", url: "http://127.0.0.1:9/rpc")
+            try await store.registerPushEndpoint(appName: "files", destination: "carol@example.com", url: "syft://carol@example.com/app_data/files/rpc")
+            _ = try await store.leaseInbox(appName: "polled", destination: "dave@example.com", max: 1)
+            let now = Timestamp.now()
+            var first = EndpointHealthReport(appName: "pushed", destination: "bob@example.com")
+            first.failed(at: now - 3, "refused")
+            first.failed(at: now - 2, "refused")
+            // A report for a pair with no endpoint is dropped.
+            var stray = EndpointHealthReport(appName: "polled", destination: "dave@example.com")
+            stray.failed(at: now, "x")
+            try await store.recordEndpointHealth([first, stray])
+            var second = EndpointHealthReport(appName: "pushed", destination: "bob@example.com")
+            second.failed(at: now - 1, "HTTP 500")
+            try await store.recordEndpointHealth([second])
+
+            let listed = try await store.endpoints()
+            #expect(listed.map(\.appName) == ["files", "polled", "pushed"])
+            let pushed = try #require(listed.first { $0.appName == "pushed" })
+            #expect(pushed.pushURL == "http://127.0.0.1:9/rpc")
+            #expect(pushed.health?.consecutiveFailures == 3)
+            #expect(pushed.health?.lastErrorMessage == "HTTP 500")
+            #expect(pushed.health?.lastSuccess == nil)
+            #expect(abs((pushed.health?.lastError ?? 0) - (now - 1)) < 0.01)
+            let polled = try #require(listed.first { $0.appName == "polled" })
+            #expect(polled.pushURL == nil && polled.health == nil)
+            #expect(abs((polled.pullConsumerSeen ?? 0) - now) < 5)
+            #expect(listed.first { $0.appName == "files" }?.pushURL?.hasPrefix("syft://") == true)
+
+            var recovered = EndpointHealthReport(appName: "pushed", destination: "bob@example.com")
+            recovered.failed(at: now, "refused")
+            recovered.succeeded(at: now + 0.5)
+            try await store.recordEndpointHealth([recovered])
+            let healthy = try #require(try await store.endpoints().first { $0.appName == "pushed" }?.health)
+            #expect(healthy.consecutiveFailures == 0)
+            #expect(healthy.lastSuccess != nil)
+
+            #expect(try await store.removePushEndpoint(appName: "pushed", destination: "bob@example.com"))
+            #expect(try await store.endpoints().map(\.appName) == ["files", "polled"])
+        }
+    }
+}

@@ -294,6 +294,13 @@ public protocol RPCStore: Sendable {
     func publishHeartbeat(_ heartbeat: ReplicaHeartbeat) async throws
     /// Heartbeats of replicas heard from within ``AdminLimits/heartbeatTTL``, by id.
     func replicas() async throws -> [ReplicaHeartbeat]
+    /// Registered push (and SyftBox) endpoints and pairs with a pull consumer seen within
+    /// ``pullConsumerWindow``, with their health; at most ``AdminLimits/maximumQueuesListed``
+    /// per shard.
+    func endpoints() async throws -> [EndpointSummary]
+    /// Merges push forwarders' reports into the endpoints' health
+    /// (``EndpointHealth/merging(_:)``). Replicas send them at most once a second.
+    func recordEndpointHealth(_ reports: [EndpointHealthReport]) async throws
 }
 
 /// How long an inbox poll marks its pair as served by a pull consumer.

@@ -1,4 +1,5 @@
 import SyftProxyCore
+import SyftProxySyftBox
 
 /// How the operator API writes what the store returns.
 enum AdminJSON {
@@ -32,6 +33,23 @@ enum AdminJSON {
             "shard": queue.shard.map(JSONValue.int) ?? .null,
             "depth": .int(queue.depth),
             "oldest_age_seconds": queue.oldestCreatedAt.map { .double(max(0, ((now - $0) * 1000).rounded() / 1000)) } ?? .null,
+        ])
+    }
+
+    static func endpoint(_ endpoint: EndpointSummary) -> JSONValue {
+        let mode: String
+        switch endpoint.pushURL {
+        case let url? where SyftBoxEndpoint.isAppURL(url): mode = "syftbox"
+        case .some: mode = "push"
+        case nil: mode = "pull"
+        }
+        return .object([
+            "app_name": .string(endpoint.appName),
+            "destination": .string(endpoint.destination),
+            "mode": .string(mode),
+            "push_url": endpoint.pushURL.map(JSONValue.string) ?? .null,
+            "pull_consumer_last_seen": endpoint.pullConsumerSeen.map { .string(Timestamp.iso8601($0)) } ?? .null,
+            "health": endpoint.health?.json ?? .null,
         ])
     }
 

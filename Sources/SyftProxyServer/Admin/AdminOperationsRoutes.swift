@@ -1,7 +1,7 @@
 import Hummingbird
 import SyftProxyCore
 
-/// GET /admin/queues, POST /admin/queues/purge, GET /admin/replicas.
+/// GET /admin/queues, POST /admin/queues/purge, GET /admin/replicas, GET /admin/endpoints.
 struct AdminOperationsRoutes: Sendable {
     let environment: ProxyEnvironment
     var store: any RPCStore { environment.store }
@@ -24,6 +24,10 @@ struct AdminOperationsRoutes: Sendable {
             if !issues.isEmpty { throw APIError(validation: ValidationError(issues)) }
             let (purged, remaining) = try await store.purgeQueue(appName: appName, destination: destination, message: FailureMessages.purged)
             return JSONResponse.make(["purged": .int(purged), "remaining": .int(remaining)])
+        }
+        admin.get("endpoints") { _, _ in
+            let endpoints = try await store.endpoints()
+            return JSONResponse.make(["endpoints": .array(endpoints.map(AdminJSON.endpoint))])
         }
         admin.get("replicas") { _, _ in
             let now = Timestamp.now()

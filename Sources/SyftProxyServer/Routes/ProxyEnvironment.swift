@@ -13,6 +13,8 @@ public struct ProxyEnvironment: Sendable {
     public let apiKeys: APIKeys
     /// Operators' keys (PROXY_ADMIN_KEYS); empty turns /admin and /dashboard off.
     public let adminKeys: APIKeys
+    /// This replica's push outcomes per endpoint, written to the store once a second.
+    public let endpointHealth = EndpointHealthRecorder()
     /// The SyftBox file transport, when PROXY_SYFTBOX_DATA_DIR is set.
     public let syftBox: SyftBoxTransport?
     let syftBoxRouting: SyftBoxRouting?
