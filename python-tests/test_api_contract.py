@@ -740,6 +740,7 @@ ROUTES: Dict[Tuple[str, str], Tuple[str, Optional[Dict[str, Any]]]] = {
     ("get", "/admin/queues"): ("/admin/queues", None),
     ("post", "/admin/queues/purge"): ("/admin/queues/purge", {}),
     ("get", "/admin/replicas"): ("/admin/replicas", None),
+    ("get", "/admin/endpoints"): ("/admin/endpoints", None),
     ("get", "/dashboard"): ("/dashboard", None),
     ("get", "/dashboard/dashboard.js"): ("/dashboard/dashboard.js", None),
     ("get", "/dashboard/dashboard.css"): ("/dashboard/dashboard.css", None),

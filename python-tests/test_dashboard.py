@@ -151,6 +151,7 @@ def test_the_page_shows_queued_and_failed_requests_and_retries_one(browser, cons
     wait_until("the failed request is listed", lambda: failed in table_text(browser, "failed"))
     assert "app_error" in table_text(browser, "failed")
     wait_until("the replica is listed", lambda: console.replica_id in table_text(browser, "replicas"))
+    wait_until("the chart app's pull consumer is listed", lambda: "chart" in table_text(browser, "endpoints"))
     # A few polls, so the chart has a line.
     wait_until("the chart has a line", lambda: len(browser.find_elements(By.CSS_SELECTOR, "#chart polyline")) == 2, seconds=20)
     time.sleep(4)

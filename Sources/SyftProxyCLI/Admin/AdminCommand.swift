@@ -6,11 +6,11 @@ import SyftProxyCore
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
-        abstract: "Operate a deployment: requests, dead letters, retry, cancel, queues, purge, replicas.",
+        abstract: "Operate a deployment: requests, dead letters, retry, cancel, queues, purge, endpoints, replicas.",
         discussion: "Talks to GET/POST /admin/* of one replica with an admin key (PROXY_ADMIN_KEYS on the server).",
         subcommands: [
             AdminRequestsCommand.self, AdminRequestCommand.self, AdminFailedCommand.self, AdminRetryCommand.self,
-            AdminCancelCommand.self, AdminQueuesCommand.self, AdminPurgeCommand.self, AdminReplicasCommand.self,
+            AdminCancelCommand.self, AdminQueuesCommand.self, AdminPurgeCommand.self, AdminEndpointsCommand.self, AdminReplicasCommand.self,
         ])
 }
 
@@ -144,5 +144,14 @@ struct AdminReplicasCommand: AsyncParsableCommand {
 
     func run() async throws {
         AdminOutput.replicas(try await AdminClient(options).call(.GET, "/admin/replicas"), options: options)
+    }
+}
+
+struct AdminEndpointsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "endpoints", abstract: "Push URLs, SyftBox and pull consumers, with push health.")
+    @OptionGroup var options: AdminOptions
+
+    func run() async throws {
+        AdminOutput.endpoints(try await AdminClient(options).call(.GET, "/admin/endpoints"), options: options)
     }
 }

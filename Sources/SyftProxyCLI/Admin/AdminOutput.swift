@@ -92,4 +92,15 @@ enum AdminOutput {
             return table(["REPLICA", "VERSION", "ADDRESS", "IN FLIGHT", "RT/S", "P50", "P99", "SEEN"], rows)
         }
     }
+
+    static func endpoints(_ json: JSONValue, options: AdminOptions) {
+        emit(json, options: options) {
+            let rows = (json["endpoints"]?.arrayValue ?? []).map { endpoint in
+                [text(endpoint["mode"]), text(endpoint["app_name"]), text(endpoint["destination"]), text(endpoint["push_url"]),
+                 text(endpoint["pull_consumer_last_seen"]), text(endpoint["health"]?["last_success"]), text(endpoint["health"]?["last_error"]),
+                 text(endpoint["health"]?["consecutive_failures"]), text(endpoint["health"]?["last_error_message"])]
+            }
+            return table(["MODE", "APP", "DESTINATION", "URL", "CONSUMER SEEN", "LAST SUCCESS", "LAST ERROR", "FAILURES", "ERROR"], rows)
+        }
+    }
 }

@@ -161,6 +161,22 @@ function renderQueues(data) {
   }, "no queued work");
 }
 
+function renderEndpoints(data) {
+  $("endpoint-count").textContent = "(" + data.endpoints.length + ")";
+  fill("endpoints", data.endpoints, (tr, e) => {
+    const health = e.health || {};
+    cell(tr, e.mode);
+    cell(tr, e.app_name);
+    cell(tr, e.destination);
+    cell(tr, e.push_url || "");
+    cell(tr, time(e.pull_consumer_last_seen));
+    cell(tr, time(health.last_success));
+    const error = cell(tr, health.last_error ? time(health.last_error) + " " + (health.last_error_message || "") : "", health.last_error ? "error" : "");
+    error.title = health.last_error_message || "";
+    cell(tr, health.consecutive_failures === undefined ? "" : health.consecutive_failures, health.consecutive_failures > 0 ? "state-failed" : "");
+  }, "no endpoints or consumers");
+}
+
 function renderFailed(data) {
   $("failed-count").textContent = "(" + data.failed.length + (data.next_cursor ? "+" : "") + ")";
   fill("failed", data.failed, (tr, r) => {
@@ -228,8 +244,8 @@ async function showTimeline(id) {
 
 async function refresh() {
   try {
-    const [replicas, queues, failed, requests] = await Promise.all([
-      api("GET", "/admin/replicas"), api("GET", "/admin/queues"),
+    const [replicas, queues, endpoints, failed, requests] = await Promise.all([
+      api("GET", "/admin/replicas"), api("GET", "/admin/queues"), api("GET", "/admin/endpoints"),
       api("GET", "/admin/failed?limit=20"),
       api("GET", "/admin/requests?limit=20" + ($("requests-state").value ? "&state=" + $("requests-state").value : "")),
     ]);
@@ -237,6 +253,7 @@ async function refresh() {
     setStatus("Connected: " + replicas.replicas.length + " replica(s); answered by " + replicas.answered_by + ".", "ok");
     renderReplicas(replicas);
     renderQueues(queues);
+    renderEndpoints(endpoints);
     renderFailed(failed);
     renderRequests(requests);
   } catch (error) {
