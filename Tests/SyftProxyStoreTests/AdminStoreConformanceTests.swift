@@ -91,9 +91,9 @@ import Testing
             let request = newRequest(store, timeout: 20)
             _ = try await store.create([request], idempotencyKey: nil)
             let leased = try #require(try await store.leaseInbox(appName: "calculator", destination: "bob@example.com", max: 1).first)
-            let started = Timestamp.now()
             async let waited = store.waitForFinal(id: request.id, until: Timestamp.now() + 15)
             try await Task.sleep(for: .milliseconds(100))
+            let started = Timestamp.now()
             guard case .done(let cancelled) = try await store.cancel(id: request.id, as: .cancelled, message: FailureMessages.cancelled) else {
                 Issue.record("not cancelled"); return
             }

@@ -76,10 +76,17 @@ struct AdminRequestRoutes: Sendable {
             guard (1...AdminLimits.maximumRetryBatch).contains(limit) else {
                 throw APIError(validation: ValidationError(ValidationIssue([.key("body"), .key("limit")], "Input should be from 1 to \(AdminLimits.maximumRetryBatch)", type: "less_than_equal")))
             }
-            let query = AdminQuery(
+            var query = AdminQuery(
                 index: .failed, appName: object["app_name"]?.stringValue, destination: object["destination"]?.stringValue,
                 sender: object["sender"]?.stringValue, limit: limit)
-            ids = try await store.adminRequests(query).items.map(\.record.id)
+            // A filtered page may come back short; a few more pages find matches further down,
+            // with the work still bounded.
+            for _ in 0..<Self.filterPages {
+                let page = try await store.adminRequests(query)
+                ids += page.items.prefix(limit - ids.count).map(\.record.id)
+                guard ids.count < limit, let next = page.nextCursor else { break }
+                query.cursor = next
+            }
         }
         var retried: [JSONValue] = []
         var skipped: [JSONValue] = []
@@ -92,6 +99,9 @@ struct AdminRequestRoutes: Sendable {
         }
         return JSONResponse.make(["retried": .array(retried), "skipped": .array(skipped)])
     }
+
+    /// Pages a filtered retry looks through at most.
+    static let filterPages = 10
 
     static func query(_ request: Request, index: AdminIndex) throws -> AdminQuery {
         let parameters = request.uri.queryParameters
