@@ -118,7 +118,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            exclude: ["Resources/openapi.json"],
+            exclude: ["Resources/openapi.json", "Resources/dashboard"],
             swiftSettings: strict,
             plugins: ["OpenAPIEmbedPlugin"]
         ),

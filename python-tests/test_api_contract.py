@@ -730,6 +730,21 @@ ROUTES: Dict[Tuple[str, str], Tuple[str, Optional[Dict[str, Any]]]] = {
     ("get", "/rpc/connect/{app_name}"): ("/rpc/connect/probe_app", None),
     ("post", "/rpc/reply/{id}"): ("/rpc/reply/probe-id", {}),
     ("post", "/rpc/release/{id}"): ("/rpc/release/probe-id", {}),
+    # The suite's main server runs without PROXY_ADMIN_KEYS: these answer 404 with the hint.
+    ("get", "/admin/requests"): ("/admin/requests", None),
+    ("get", "/admin/requests/{id}"): ("/admin/requests/probe-id", None),
+    ("post", "/admin/requests/{id}/cancel"): ("/admin/requests/probe-id/cancel", {}),
+    ("get", "/admin/failed"): ("/admin/failed", None),
+    ("post", "/admin/failed/retry"): ("/admin/failed/retry", {}),
+    ("post", "/admin/failed/{id}/retry"): ("/admin/failed/probe-id/retry", {}),
+    ("delete", "/admin/failed/{id}"): ("/admin/failed/probe-id", None),
+    ("get", "/admin/queues"): ("/admin/queues", None),
+    ("post", "/admin/queues/purge"): ("/admin/queues/purge", {}),
+    ("get", "/admin/replicas"): ("/admin/replicas", None),
+    ("get", "/admin/endpoints"): ("/admin/endpoints", None),
+    ("get", "/dashboard"): ("/dashboard", None),
+    ("get", "/dashboard/dashboard.js"): ("/dashboard/dashboard.js", None),
+    ("get", "/dashboard/dashboard.css"): ("/dashboard/dashboard.css", None),
 }
 HTTP_METHODS = ("get", "post", "put", "delete", "patch")
 
@@ -820,8 +835,11 @@ def test_openapi_documents_headers_and_errors(openapi):
             assert "Retry-After" in responses["503"]["headers"], (method, path)
         # With keys configured every /rpc/* route can answer 401; sends and broadcasts can be
         # rate limited; ownership checks give 403 where SPEC.md's Security section puts them.
-        if path.startswith("/rpc/"):
+        # /admin/* needs an admin key: 401 without one, 403 for an identity's API key.
+        if path.startswith("/rpc/") or path.startswith("/admin/"):
             assert "401" in responses, (method, path)
+            if path.startswith("/admin/"):
+                assert {"403", "404"} <= set(responses), (method, path)
         else:
             assert not {"401", "403", "429"} & set(responses), (method, path)
         assert ("429" in responses) == (path in ("/rpc/send", "/rpc/broadcast")), (method, path)
@@ -830,7 +848,7 @@ def test_openapi_documents_headers_and_errors(openapi):
                  ("get", "/rpc/apps/{app_name}/endpoint"),
                  ("delete", "/rpc/apps/{app_name}/endpoint"), ("post", "/rpc/reply/{id}"), ("post", "/rpc/release/{id}"),
                  ("put", "/rpc/schema/{app_name}")}
-        assert ("403" in responses) == ((method, path) in owned), (method, path)
+        assert ("403" in responses) == ((method, path) in owned or path.startswith("/admin/")), (method, path)
     validation = resolve(openapi, operations[("post", "/rpc/send")]["responses"]["422"])
     schema = resolve(openapi, validation["content"]["application/json"]["schema"])
     item = resolve(openapi, schema["properties"]["detail"]["items"])

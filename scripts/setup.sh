@@ -2,7 +2,8 @@
 # Installs the system packages the build and the tests need, only when one is missing.
 set -euo pipefail
 
-packages=(libhiredis-dev zlib1g-dev redis-server redis-tools openssl pkg-config)
+# chromium and chromium-driver: the dashboard's browser test (python-tests/test_dashboard.py).
+packages=(libhiredis-dev zlib1g-dev redis-server redis-tools openssl pkg-config chromium chromium-driver)
 missing=()
 # The Python compatibility suite needs a python3 with venv; Debian splits it into a package.
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then packages+=(python3 python3-venv); fi

@@ -29,6 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "This replica's id (PROXY_REPLICA_ID, default: generated).") var replicaID: String?
     @Option(help: "Requests per minute per identity or client address, 0 = off (PROXY_RATE_LIMIT).") var rateLimit: Int?
     @Option(help: "File of key=identity lines (PROXY_API_KEYS_FILE).") var apiKeysFile: String?
+    @Option(help: "File of key=operator lines for /admin and /dashboard (PROXY_ADMIN_KEYS_FILE).") var adminKeysFile: String?
+    @Option(help: "Seconds a failed request is kept as a dead letter, at least the request TTL (PROXY_FAILED_TTL, default 604800 or the request TTL if longer).") var failedTTL: Double?
     @Option(name: .customLong("syftbox-data-dir"), help: "SyftBox data_dir holding datasites/; turns on the SyftBox transport (PROXY_SYFTBOX_DATA_DIR).") var syftBoxDataDirectory: String?
     @Option(name: .customLong("syftbox-email"), help: "Identity the proxy writes SyftBox request files as (PROXY_SYFTBOX_EMAIL).") var syftBoxEmail: String?
     @Option(name: .customLong("syftbox-poll-interval"), help: "Seconds between looks for SyftBox answers (PROXY_SYFTBOX_POLL_INTERVAL, default 0.5).") var syftBoxPollInterval: Double?
@@ -62,9 +64,17 @@ struct ServeCommand: AsyncParsableCommand {
         logger[metadataKey: "replica"] = "\(replicaID)"
 
         let apiKeys: APIKeys
-        do { apiKeys = try configuration.loadAPIKeys() } catch { throw ValidationError("\(error)") }
+        let adminKeys: APIKeys
+        do {
+            apiKeys = try configuration.loadAPIKeys()
+            adminKeys = try configuration.loadAdminKeys()
+        } catch { throw ValidationError("\(error)") }
         let backend = try StoreFactory.make(configuration: configuration, replicaID: replicaID, logger: logger)
-        let environment = ProxyEnvironment(store: backend.store, configuration: configuration, replicaID: replicaID, apiKeys: apiKeys, logger: logger)
+        let environment = ProxyEnvironment(
+            store: backend.store, configuration: configuration, replicaID: replicaID, apiKeys: apiKeys, adminKeys: adminKeys, logger: logger)
+        if !adminKeys.isEmpty {
+            logger.notice("operator console on: /admin and /dashboard need an admin key", metadata: ["operators": "\(Set(adminKeys.identities.values).count)"])
+        }
         if apiKeys.isEmpty {
             logger.warning("NO API KEYS CONFIGURED: the /rpc API is open to anyone who can reach this port, and requests carry no sender identity. Set PROXY_API_KEYS or PROXY_API_KEYS_FILE to require keys.")
         } else {
@@ -109,6 +119,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let replicaID { configuration.replicaID = replicaID }
         if let rateLimit { configuration.rateLimit = rateLimit }
         if let apiKeysFile { configuration.apiKeysFile = apiKeysFile }
+        if let adminKeysFile { configuration.adminKeysFile = adminKeysFile }
+        if let failedTTL { configuration.failedTTLOverride = failedTTL }
         if let syftBoxDataDirectory { configuration.syftBoxDataDirectory = syftBoxDataDirectory }
         if let syftBoxEmail { configuration.syftBoxEmail = syftBoxEmail }
         if let syftBoxPollInterval { configuration.syftBoxPollInterval = syftBoxPollInterval }

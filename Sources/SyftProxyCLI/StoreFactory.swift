@@ -15,6 +15,9 @@ enum StoreFactory {
     }
 
     static func make(configuration: ProxyConfiguration, replicaID: String, logger: Logger) throws -> Backend {
+        // The timeline names the push forwarder's replica, which may have been generated.
+        var configuration = configuration
+        configuration.replicaID = replicaID
         guard let redisURL = configuration.redisURL else {
             return Backend(store: MemoryStore(settings: configuration.storeSettings), services: [])
         }

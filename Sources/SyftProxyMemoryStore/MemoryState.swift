@@ -11,6 +11,17 @@ struct MemoryState {
         var idempotencyKey: String?
         /// Counts the request's leases; the current one's number is its fencing token.
         var leaseSequence = 0
+        /// The caller's timeout, which a retry's fresh deadline is counted from.
+        var timeout: Double = 0
+        var failure: FailureClass?
+        /// Its entry in `failedIndex` while failed.
+        var failedEntry: String?
+        var timeline: [TimelineEvent] = []
+
+        mutating func log(_ kind: TimelineEvent.Kind, _ detail: String = "", at now: Double) {
+            timeline.append(TimelineEvent(at: now, kind: kind, detail: detail))
+            if timeline.count > AdminLimits.timelineEvents { timeline.removeFirst(timeline.count - AdminLimits.timelineEvents) }
+        }
     }
 
     let settings: StoreSettings
@@ -36,6 +47,13 @@ struct MemoryState {
     var leasedCount = 0
     /// Rate limits: each key's theoretical arrival time (GCRA), see MemoryStore.consumeRateLimit.
     var rateLimits: [String: Double] = [:]
+    /// Every live request by creation, and failed ones by failure (``AdminCursor/entry(time:id:)``);
+    /// entries leave with their record.
+    var requestIndex = SortedEntries()
+    var failedIndex = SortedEntries()
+    var heartbeats: [String: ReplicaHeartbeat] = [:]
+    /// Push endpoints' health; forgotten with the endpoint.
+    var endpointHealth: [QueueName: EndpointHealth] = [:]
 
     init(settings: StoreSettings) { self.settings = settings }
 
@@ -63,7 +81,11 @@ struct MemoryState {
                 headers: request.headers, createdAt: now, deadline: now + request.timeout,
                 endpoint: request.endpoint, traceparent: request.traceparent)
             let expiresAt = record.deadline + settings.requestTTL
-            entries[request.id] = Entry(record: record, expiresAt: expiresAt, idempotencyKey: idempotencyKey?.scopedKey)
+            var entry = Entry(record: record, expiresAt: expiresAt, idempotencyKey: idempotencyKey?.scopedKey)
+            entry.timeout = request.timeout
+            entry.log(.created, at: now)
+            entries[request.id] = entry
+            requestIndex.insert(AdminCursor.entry(time: now, id: request.id))
             deadlines.push(request.id, at: record.deadline)
             expiries.push(request.id, at: expiresAt)
             enqueue(request.id, name: QueueName(appName: request.appName, destination: request.destination), atFront: false, wakes: &wakes)
@@ -77,7 +99,7 @@ struct MemoryState {
         return (outcomes, wakes)
     }
 
-    private mutating func enqueue(_ id: String, name: QueueName, atFront: Bool, wakes: inout Wakes) {
+    mutating func enqueue(_ id: String, name: QueueName, atFront: Bool, wakes: inout Wakes) {
         if endpoints[name] != nil {
             if atFront { pushQueue.prepend(id) } else { pushQueue.append(id) }
             wakes.push = true
@@ -91,7 +113,7 @@ struct MemoryState {
 
     /// Takes ids off a queue until `max` pending requests are leased; ids whose request was
     /// answered, timed out or expired while queued are dropped on the way.
-    private mutating func lease(from queue: inout Deque<String>, max: Int, now: Double) -> [RPCRecord] {
+    private mutating func lease(from queue: inout Deque<String>, max: Int, now: Double, holder: String) -> [RPCRecord] {
         var leased: [RPCRecord] = []
         while leased.count < max, let id = queue.popFirst() {
             guard var entry = entries[id], entry.expiresAt > now, entry.record.state == .pending else { continue }
@@ -103,6 +125,7 @@ struct MemoryState {
             entry.record.leaseToken = String(entry.leaseSequence)
             let until = now + settings.leaseSeconds
             entry.leaseUntil = until
+            entry.log(.leased, "\(holder), attempt \(entry.record.attempts)", at: now)
             entries[id] = entry
             leases.push(id, at: until)
             leasedCount += 1
@@ -114,7 +137,7 @@ struct MemoryState {
     mutating func leaseInbox(_ name: QueueName, max: Int, now: Double) -> [RPCRecord] {
         guard var queue = pullQueues.removeValue(forKey: name) else { return [] }
         let before = queue.count
-        let leased = lease(from: &queue, max: max, now: now)
+        let leased = lease(from: &queue, max: max, now: now, holder: TimelineHolders.pull)
         pullQueuedCount -= before - queue.count
         if !queue.isEmpty { pullQueues[name] = queue }
         return leased
@@ -129,7 +152,7 @@ struct MemoryState {
         // A pair whose endpoint was removed while queued goes back to pull delivery, at the back
         // of its queue so the requests handed back keep their order.
         while deliveries.count < max, queue.count > stopAt {
-            let batch = lease(from: &queue, max: 1, now: now)
+            let batch = lease(from: &queue, max: 1, now: now, holder: TimelineHolders.push(settings.replicaID))
             guard let record = batch.first else { continue }
             let name = QueueName(appName: record.appName, destination: record.destination)
             if let url = endpoints[name] {
@@ -177,6 +200,7 @@ struct MemoryState {
         entry.record.updatedAt = now
         entry.record.leaseToken = nil
         entry.leaseUntil = nil
+        entry.log(.released, at: now)
         entries[id] = entry
         leasedCount -= 1
         enqueue(id, name: QueueName(appName: entry.record.appName, destination: entry.record.destination), atFront: true, wakes: &wakes)
@@ -189,13 +213,14 @@ struct MemoryState {
         failIfOverdue(id: id, now: now, wakes: &wakes)
         guard var entry = entries[id], entry.record.state == .processing else { return (true, wakes) }
         if entry.record.attempts >= settings.maximumAttempts {
-            fail(id: id, message: FailureMessages.consumerDropped(attempts: entry.record.attempts), now: now, wakes: &wakes)
+            fail(id: id, message: FailureMessages.consumerDropped(attempts: entry.record.attempts), as: .attemptsExhausted, now: now, wakes: &wakes)
             return (true, wakes)
         }
         entry.record.state = .pending
         entry.record.updatedAt = now
         entry.record.leaseToken = nil
         entry.leaseUntil = nil
+        entry.log(.dropped, "the consumer went away; attempt \(entry.record.attempts) counted", at: now)
         entries[id] = entry
         leasedCount -= 1
         enqueue(id, name: QueueName(appName: entry.record.appName, destination: entry.record.destination), atFront: true, wakes: &wakes)
@@ -208,6 +233,7 @@ struct MemoryState {
         entry.record.attempts = max(0, entry.record.attempts - 1)
         entry.record.updatedAt = now
         entry.leaseUntil = until
+        entry.log(.deferred, "\(JSONValue.format(seconds)) s", at: now)
         entries[id] = entry
         leases.push(id, at: until)
         return true
@@ -217,6 +243,7 @@ struct MemoryState {
         guard var entry = entries[id], entry.expiresAt > now, !entry.record.state.isFinal, entry.record.deadline > now else { return false }
         if let leaseToken, entry.record.state != .processing || entry.record.leaseToken != leaseToken { return false }
         entry.record.syftBoxSender = sender
+        entry.log(.syftBox, sender, at: now)
         entries[id] = entry
         return true
     }
@@ -229,26 +256,28 @@ struct MemoryState {
         if let leaseToken, entry.record.state != .processing || entry.record.leaseToken != leaseToken {
             return (.leaseLost(entry.record), wakes)
         }
-        if entry.leaseUntil != nil { leasedCount -= 1 }
         switch answer {
         case .result(let value):
+            if entry.leaseUntil != nil { leasedCount -= 1 }
             entry.record.state = .completed
             entry.record.result = value
+            entry.record.updatedAt = now
+            entry.record.completedAt = now
+            entry.record.leaseToken = nil
+            entry.leaseUntil = nil
+            entry.log(.completed, at: now)
+            keepForTTL(&entry, id: id, endedAt: now)
+            entries[id] = entry
+            wakes.finals.append(id)
         case .error(let message):
-            entry.record.state = .failed
-            entry.record.error = message
+            fail(id: id, message: message, as: .appError, now: now, wakes: &wakes)
+        case .undeliverable(let message):
+            fail(id: id, message: message, as: .undeliverable, now: now, wakes: &wakes)
         }
-        entry.record.updatedAt = now
-        entry.record.completedAt = now
-        entry.record.leaseToken = nil
-        entry.leaseUntil = nil
-        keepForTTL(&entry, id: id, endedAt: now)
-        entries[id] = entry
-        wakes.finals.append(id)
-        return (.accepted(entry.record), wakes)
+        return (.accepted(entries[id]?.record ?? entry.record), wakes)
     }
 
-    mutating func fail(id: String, message: String, now: Double, wakes: inout Wakes) {
+    mutating func fail(id: String, message: String, as failure: FailureClass, now: Double, wakes: inout Wakes) {
         guard var entry = entries[id], !entry.record.state.isFinal else { return }
         if entry.leaseUntil != nil { leasedCount -= 1 }
         entry.record.state = .failed
@@ -257,14 +286,20 @@ struct MemoryState {
         entry.record.completedAt = now
         entry.record.leaseToken = nil
         entry.leaseUntil = nil
+        entry.failure = failure
+        let failedEntry = AdminCursor.entry(time: now, id: id)
+        entry.failedEntry = failedEntry
+        failedIndex.insert(failedEntry)
+        entry.log(.failed, "\(failure.rawValue): \(message)", at: now)
         keepForTTL(&entry, id: id, endedAt: now)
         entries[id] = entry
         wakes.finals.append(id)
     }
 
-    /// An ended request's record and Idempotency-Key live PROXY_REQUEST_TTL from its end.
+    /// An ended request's record and Idempotency-Key live PROXY_REQUEST_TTL from its end; a
+    /// failed one PROXY_FAILED_TTL, as a dead letter.
     private mutating func keepForTTL(_ entry: inout Entry, id: String, endedAt now: Double) {
-        let expiresAt = now + settings.requestTTL
+        let expiresAt = now + (entry.record.state == .failed ? settings.failedTTL : settings.requestTTL)
         entry.expiresAt = expiresAt
         expiries.push(id, at: expiresAt)
         if let key = entry.idempotencyKey, var seen = idempotency[key], seen.id == id {
@@ -276,7 +311,7 @@ struct MemoryState {
 
     mutating func failIfOverdue(id: String, now: Double, wakes: inout Wakes) {
         guard let entry = entries[id], !entry.record.state.isFinal, entry.record.deadline <= now else { return }
-        fail(id: id, message: FailureMessages.timedOut(after: entry.record.deadline - entry.record.createdAt), now: now, wakes: &wakes)
+        fail(id: id, message: FailureMessages.timedOut(after: entry.timeout), as: .timedOut, now: now, wakes: &wakes)
     }
 
     mutating func sweep(now: Double) -> (SweepReport, Wakes) {
@@ -291,7 +326,8 @@ struct MemoryState {
             // A renewed lease left an older timer behind; only the current one counts.
             guard let entry = entries[due.element], entry.leaseUntil == due.at, entry.record.state == .processing else { continue }
             if entry.record.attempts >= settings.maximumAttempts {
-                fail(id: due.element, message: FailureMessages.deliveriesExhausted(attempts: entry.record.attempts, leaseSeconds: settings.leaseSeconds), now: now, wakes: &wakes)
+                entries[due.element]?.log(.leaseExpired, "attempt \(entry.record.attempts)", at: now)
+                fail(id: due.element, message: FailureMessages.deliveriesExhausted(attempts: entry.record.attempts, leaseSeconds: settings.leaseSeconds), as: .attemptsExhausted, now: now, wakes: &wakes)
                 report.exhausted += 1
             } else {
                 var redelivered = entry
@@ -299,6 +335,7 @@ struct MemoryState {
                 redelivered.record.updatedAt = now
                 redelivered.record.leaseToken = nil
                 redelivered.leaseUntil = nil
+                redelivered.log(.leaseExpired, "attempt \(entry.record.attempts), queued again", at: now)
                 entries[due.element] = redelivered
                 leasedCount -= 1
                 enqueue(due.element, name: QueueName(appName: entry.record.appName, destination: entry.record.destination), atFront: true, wakes: &wakes)
@@ -308,7 +345,7 @@ struct MemoryState {
         while let due = expiries.popDue(at: now) {
             if let entry = entries[due.element], entry.expiresAt <= now {
                 if entry.leaseUntil != nil { leasedCount -= 1 }
-                entries.removeValue(forKey: due.element)
+                forget(due.element, entry)
             }
         }
         while let due = idempotencyExpiries.popDue(at: now) {
@@ -332,7 +369,8 @@ struct MemoryState {
 
     /// The pair's queued push work stays on the push queue; `leasePush` hands it back.
     mutating func removePushEndpoint(_ name: QueueName) -> Bool {
-        endpoints.removeValue(forKey: name) != nil
+        endpointHealth.removeValue(forKey: name)
+        return endpoints.removeValue(forKey: name) != nil
     }
 
     mutating func markPullConsumer(_ name: QueueName, now: Double) {

@@ -7,8 +7,8 @@ import SyftProxyCore
 public final class MemoryStore: RPCStore {
     public let backendName = "memory"
     public let settings: StoreSettings
-    private let clock: @Sendable () -> Double
-    private let state: Mutex<MemoryState>
+    let clock: @Sendable () -> Double
+    let state: Mutex<MemoryState>
     private let finals = WakeupRegistry<String>()
     private let inboxes = WakeupRegistry<QueueName>()
     private let pushWork = WakeupRegistry<Int>()
@@ -231,7 +231,7 @@ public final class MemoryStore: RPCStore {
     var trackedPairCount: Int { state.withLock { $0.pullQueues.count + $0.pullConsumerSeen.count } }
 
     /// Signals go out after the lock is released so woken tasks never contend with it.
-    private func deliver(_ wakes: Wakes) {
+    func deliver(_ wakes: Wakes) {
         for id in wakes.finals { finals.signal(id) }
         for name in wakes.inboxes { inboxes.signalOne(name) }
         if wakes.push { pushWork.signal(Self.pushKey) }
@@ -243,4 +243,83 @@ struct Wakes {
     var finals: [String] = []
     var inboxes: [QueueName] = []
     var push = false
+}
+
+extension MemoryStore {
+    public func adminRequests(_ query: AdminQuery) async throws -> AdminPage {
+        let now = clock()
+        return state.withLock { $0.page(query, now: now) }
+    }
+
+    public func adminRequest(id: String) async throws -> AdminRecord? {
+        let now = clock()
+        let (found, wakes) = state.withLock { state -> (AdminRecord?, Wakes) in
+            var wakes = Wakes()
+            state.failIfOverdue(id: id, now: now, wakes: &wakes)
+            guard let entry = state.entries[id], entry.expiresAt > now else { return (nil, wakes) }
+            return (state.adminRecord(entry, timeline: true), wakes)
+        }
+        deliver(wakes)
+        return found
+    }
+
+    public func cancel(id: String, as failure: FailureClass, message: String) async throws -> AdminActionOutcome {
+        let now = clock()
+        let (outcome, wakes) = state.withLock { state -> (AdminActionOutcome, Wakes) in
+            var wakes = Wakes()
+            return (state.cancel(id: id, as: failure, message: message, now: now, wakes: &wakes), wakes)
+        }
+        deliver(wakes)
+        return outcome
+    }
+
+    public func retry(id: String) async throws -> AdminActionOutcome {
+        let now = clock()
+        let (outcome, wakes) = state.withLock { state -> (AdminActionOutcome, Wakes) in
+            var wakes = Wakes()
+            return (state.retry(id: id, now: now, wakes: &wakes), wakes)
+        }
+        deliver(wakes)
+        return outcome
+    }
+
+    public func deleteFailed(id: String) async throws -> AdminActionOutcome {
+        let now = clock()
+        return state.withLock { $0.deleteFailed(id: id, now: now) }
+    }
+
+    public func queues() async throws -> [QueueSummary] {
+        let now = clock()
+        return state.withLock { $0.queues(now: now) }
+    }
+
+    public func purgeQueue(appName: String, destination: String, message: String) async throws -> (purged: Int, remaining: Int) {
+        let now = clock()
+        let (counts, wakes) = state.withLock { state -> ((purged: Int, remaining: Int), Wakes) in
+            var wakes = Wakes()
+            return (state.purge(QueueName(appName: appName, destination: destination), message: message, now: now, wakes: &wakes), wakes)
+        }
+        deliver(wakes)
+        return counts
+    }
+
+    public func publishHeartbeat(_ heartbeat: ReplicaHeartbeat) async throws {
+        var stamped = heartbeat
+        stamped.lastSeen = clock()
+        state.withLock { $0.heartbeats[stamped.id] = stamped }
+    }
+
+    public func replicas() async throws -> [ReplicaHeartbeat] {
+        let now = clock()
+        return state.withLock { $0.liveHeartbeats(now: now) }
+    }
+
+    public func endpoints() async throws -> [EndpointSummary] {
+        let now = clock()
+        return state.withLock { $0.endpointSummaries(now: now) }.sorted { ($0.appName, $0.destination) < ($1.appName, $1.destination) }
+    }
+
+    public func recordEndpointHealth(_ reports: [EndpointHealthReport]) async throws {
+        state.withLock { $0.record(reports) }
+    }
 }

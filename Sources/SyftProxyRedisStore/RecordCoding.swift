@@ -4,6 +4,11 @@ import SyftProxyRedis
 /// Turns the flat HGETALL array of an `rpc:` hash into a record.
 enum RecordCoding {
     static func record(from reply: RESPValue) throws -> RPCRecord? {
+        guard let fields = fields(from: reply) else { return nil }
+        return try record(from: fields)
+    }
+
+    static func fields(from reply: RESPValue) -> [String: String]? {
         guard let items = reply.array, !items.isEmpty else { return nil }
         var fields: [String: String] = [:]
         fields.reserveCapacity(items.count / 2)
@@ -12,7 +17,24 @@ enum RecordCoding {
             if let key = items[index].string, let value = items[index + 1].string { fields[key] = value }
             index += 2
         }
-        return try record(from: fields)
+        return fields
+    }
+
+    /// The record with what only the operator console reads: failure class and timeline.
+    static func adminRecord(from reply: RESPValue, timeline: Bool) throws -> AdminRecord? {
+        guard let fields = fields(from: reply) else { return nil }
+        let record = try record(from: fields)
+        var events: [TimelineEvent] = []
+        if timeline, let text = fields["tl"], let list = try? JSONParser.parse(text).arrayValue {
+            for item in list {
+                guard let parts = item.arrayValue, parts.count == 3, let at = parts[0].stringValue.flatMap(Double.init),
+                    let kind = parts[1].stringValue.flatMap(TimelineEvent.Kind.init(rawValue:))
+                else { continue }
+                events.append(TimelineEvent(at: at, kind: kind, detail: parts[2].stringValue ?? ""))
+            }
+        }
+        let failure = record.state == .failed ? fields["fcls"].flatMap(FailureClass.init(rawValue:)) : nil
+        return AdminRecord(record: record, failure: failure, timeline: events)
     }
 
     static func record(from fields: [String: String]) throws -> RPCRecord {

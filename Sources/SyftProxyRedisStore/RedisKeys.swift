@@ -26,7 +26,20 @@ import SyftProxyRedis
 /// - `T:push`: list, the shard's ids waiting for a push forwarder.
 /// - `T:deadlines`, `T:leases`: sorted sets of the shard's ids by deadline / lease expiry.
 /// - `T:queues`: set of the shard's pull queue keys, walked by the sweep's queue trim;
-///   `T:queuewalk`: hash {cursor, counted, total}, that walk's state.
+///   `T:queuewalk`: hash {cursor, counted, total, iwalk, fwalk}, that walk's state and the
+///   places of the walks that trim the two admin indexes.
+/// - `T:index`: sorted set, every score 0, of the shard's requests as `<created>:<id>`
+///   (``AdminCursor``, fixed-width time so text order is time order), added by the create
+///   script; `T:failed`: the same for failed requests as `<failed at>:<id>`, added when a
+///   request fails and removed by a retry or delete. The operator console pages them newest
+///   first with ZREVRANGEBYLEX; entries whose record expired are skipped, and trimmed by the
+///   sweep. The record's `tl` holds its timeline, `fcls` its failure class, `fmem` its
+///   `T:failed` entry, `fttl` the failed TTL in ms.
+/// - `T:endpoints`: hash, pair (`<n>:<app>:<destination>`) to its endpoint key, added when a
+///   URL is registered, dropped when the listing finds the endpoint gone; `T:consumers`: sorted
+///   set of pairs by the time of their last inbox lease (trimmed to the consumer window when
+///   listed); `T:health`: hash, pair to its push health (JSON), merged from the forwarders'
+///   once-a-second reports.
 /// - `T:idem:<scoped key digest>`: hash {id, digest}, an Idempotency-Key's claim, in the shard
 ///   of the digest of the scoped key (not of the request: the same key sent for another pair
 ///   must be found); expires at the request's deadline plus the TTL.
@@ -37,6 +50,9 @@ import SyftProxyRedis
 /// - `{syft:s:<digest>}:schema:<app>`: hash {schema, owner}.
 /// - `{syft:r:<digest>}:rl:<key>`: string, a rate-limit key's GCRA arrival time.
 /// - `{syft}:layout`: string, the shard count the deployment was started with (set once).
+/// - `{syft}:replicas`: hash, replica id to its last heartbeat (JSON); `{syft}:replicas:seen`:
+///   sorted set, replica id by the store's time of that heartbeat. Both on the layout's slot;
+///   replicas silent for ``AdminLimits/heartbeatTTL`` are removed whenever one is written or read.
 struct RedisKeys: Sendable {
     let base: String
     let shards: [ShardKeys]
@@ -87,6 +103,8 @@ struct RedisKeys: Sendable {
     func schema(_ app: String) -> String { "{\(base):s:\(Self.hex(Self.digest([app])))}:schema:\(app)" }
     func rateLimit(_ key: String) -> String { "{\(base):r:\(Self.hex(Self.digest([key])))}:rl:\(key)" }
     var layoutRecord: String { "{\(base)}:layout" }
+    var replicas: String { "{\(base)}:replicas" }
+    var replicasSeen: String { "{\(base)}:replicas:seen" }
 
     /// FNV-1a (64 bits) over the parts, each prefixed with its length: fixed forever, as the
     /// shard of every stored request depends on it.
@@ -109,7 +127,7 @@ struct RedisKeys: Sendable {
     }
 }
 
-/// One shard's keys. `scriptKeys` are KEYS[1...7] of every shard script, in the order
+/// One shard's keys. `scriptKeys` are KEYS[1...9] of every shard script, in the order
 /// Scripts' prelude reads them.
 struct ShardKeys: Sendable {
     let index: Int
@@ -121,7 +139,7 @@ struct ShardKeys: Sendable {
         self.tag = tag
         scriptKeys = [
             tag + ":events", "rpc:" + tag + ":", tag + ":push", tag + ":deadlines", tag + ":leases", tag + ":queues",
-            tag + ":queuewalk",
+            tag + ":queuewalk", tag + ":index", tag + ":failed",
         ]
     }
 
@@ -132,10 +150,26 @@ struct ShardKeys: Sendable {
     var leases: String { scriptKeys[4] }
     var queueSet: String { scriptKeys[5] }
     var queueWalk: String { scriptKeys[6] }
+    var requestIndex: String { scriptKeys[7] }
+    var failedIndex: String { scriptKeys[8] }
     func request(_ id: String) -> String { requestPrefix + id }
     func queue(_ name: QueueName) -> String { pairKey("q", name) }
     func endpoint(_ name: QueueName) -> String { pairKey("ep", name) }
     func consumer(_ name: QueueName) -> String { pairKey("consumer", name) }
+    var endpointSet: String { tag + ":endpoints" }
+    var consumerSet: String { tag + ":consumers" }
+    var healthMap: String { tag + ":health" }
+    /// A pair as a field or member of the shard's endpoint, consumer and health sets.
+    static func pairMember(_ name: QueueName) -> String { "\(name.appName.utf8.count):\(name.appName):\(name.destination)" }
+    static func pair(fromMember member: String) -> QueueName? {
+        guard let colon = member.firstIndex(of: ":"), let length = Int(member[..<colon]) else { return nil }
+        let rest = member.utf8[member.utf8.index(after: colon)...]
+        guard rest.count > length else { return nil }
+        let appEnd = rest.index(rest.startIndex, offsetBy: length)
+        guard rest[appEnd] == UInt8(ascii: ":"), let app = String(rest[..<appEnd]), let destination = String(rest[rest.index(after: appEnd)...])
+        else { return nil }
+        return QueueName(appName: app, destination: destination)
+    }
     /// Named after the group's first request, whose id is unique.
     func sharedParams(firstID: String) -> String { tag + ":params:" + firstID }
 

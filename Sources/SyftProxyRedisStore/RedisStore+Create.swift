@@ -101,6 +101,7 @@ extension RedisStore {
             args.append(request.endpoint ?? "")
             args.append(request.traceparent ?? "")
         }
+        args.append(String(Self.milliseconds(settings.failedTTL)))
         let reply = try await evaluate(scripts.create, keys: scriptKeys, args: args)
         guard let parts = reply.array, let tag = parts.first?.string else { throw StoreError.corrupt("create answered \(reply)") }
         if tag == "dup", parts.count > 1, let record = try RecordCoding.record(from: parts[1]) {

@@ -24,7 +24,8 @@ extension RedisStore {
             do {
                 reply = try await evaluate(
                     scripts.leasePush, keys.shards[index], [],
-                    [String(wanted), String(settings.leaseSeconds), String(wanted + QueueMaintenance.idsPerPushLease)])
+                    [String(wanted), String(settings.leaseSeconds), String(wanted + QueueMaintenance.idsPerPushLease),
+                     TimelineHolders.push(settings.replicaID)])
             } catch {
                 hints.mark(index)
                 throw error

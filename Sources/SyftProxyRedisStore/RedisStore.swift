@@ -110,8 +110,8 @@ public final class RedisStore: RPCStore {
         let name = QueueName(appName: appName, destination: destination)
         let shard = keys.shards[keys.shard(of: name)]
         let reply = try await evaluate(
-            scripts.leaseInbox, shard, [shard.queue(name), shard.consumer(name)],
-            [String(max), String(settings.leaseSeconds), Self.consumerWindowText])
+            scripts.leaseInbox, shard, [shard.queue(name), shard.consumer(name), shard.consumerSet],
+            [String(max), String(settings.leaseSeconds), Self.consumerWindowText, TimelineHolders.pull, ShardKeys.pairMember(name)])
         return try (reply.array ?? []).compactMap { try RecordCoding.record(from: $0) }
     }
 
@@ -146,6 +146,7 @@ public final class RedisStore: RPCStore {
         switch answer {
         case .result(let value): args = [id, "result", value.compactString, leaseToken ?? ""]
         case .error(let message): args = [id, "error", message, leaseToken ?? ""]
+        case .undeliverable(let message): args = [id, "undeliverable", message, leaseToken ?? ""]
         }
         // A sender blocked on this replica is woken from here, with the final record, instead of
         // by the published wake-up followed by a read; senders on other replicas get the latter.
@@ -207,9 +208,11 @@ public final class RedisStore: RPCStore {
 
     private func sweep(_ shard: ShardKeys, trimArguments: [String]) async throws -> SweepReport {
         let reply = try await evaluate(
-            scripts.sweep, shard, [], [String(settings.maximumAttempts), JSONValue.format(settings.leaseSeconds), String(Self.sweepBatch)])
+            scripts.sweep, shard, [],
+            [String(settings.maximumAttempts), JSONValue.format(settings.leaseSeconds), String(Self.sweepBatch),
+             JSONValue.format(settings.requestTTL), String(AdminLimits.indexTrimPerTick)])
         let counts = (reply.array ?? []).map { Int($0.int ?? 0) }
-        guard counts.count == 3 else { throw StoreError.corrupt("sweep answered \(reply)") }
+        guard counts.count == 4 else { throw StoreError.corrupt("sweep answered \(reply)") }
         var report = SweepReport(timedOut: counts[0], redelivered: counts[1], exhausted: counts[2])
         // After the sweep, so requests it just failed are trimmed in the same tick.
         let trim = try await evaluate(scripts.trimQueues, shard, [], trimArguments)
@@ -296,7 +299,9 @@ public final class RedisStore: RPCStore {
     private func registerEndpoint(appName: String, destination: String, url: String, onlyIfAbsent: Bool) async throws -> Bool {
         let name = QueueName(appName: appName, destination: destination)
         let shard = keys.shards[keys.shard(of: name)]
-        let moved = try await evaluate(scripts.registerEndpoint, shard, [shard.endpoint(name), shard.queue(name)], [url, onlyIfAbsent ? "nx" : ""]).int ?? 0
+        let moved = try await evaluate(
+            scripts.registerEndpoint, shard, [shard.endpoint(name), shard.queue(name), shard.endpointSet],
+            [url, onlyIfAbsent ? "nx" : "", ShardKeys.pairMember(name)]).int ?? 0
         if moved > 0 { wakeups.pushQueued(shard.index) }
         return moved != -1
     }
@@ -445,4 +450,13 @@ struct LoadedScripts: Sendable {
     let trimQueues = RedisScript(Scripts.trimQueues.source)
     let rateLimit = RedisScript(Scripts.rateLimit.source)
     let markSyftBox = RedisScript(Scripts.markSyftBox.source)
+    let adminPage = RedisScript(Scripts.adminPage.source)
+    let cancel = RedisScript(Scripts.cancel.source)
+    let retry = RedisScript(Scripts.retry.source)
+    let deleteFailed = RedisScript(Scripts.deleteFailed.source)
+    let queues = RedisScript(Scripts.queues.source)
+    let purge = RedisScript(Scripts.purge.source)
+    let heartbeat = RedisScript(Scripts.heartbeat.source)
+    let endpoints = RedisScript(Scripts.endpoints.source)
+    let endpointHealth = RedisScript(Scripts.endpointHealth.source)
 }

@@ -1,11 +1,14 @@
+import SyftProxyCore
+
 /// Lua scripts for every transition replicas could race on. Each runs atomically inside
 /// Redis, on one slot, reads time from Redis (one clock for all replicas) and publishes the
 /// wake-up its change causes.
 ///
 /// The key rule, which keeps every script on one slot of a Redis Cluster: scripts never build
-/// a key name. RedisKeys builds every key and passes it in KEYS. A shard script's KEYS[1...7]
-/// are its shard's channel, record-key prefix, push list, deadline set, lease set, queue set
-/// and queue-walk hash (``ShardKeys/scriptKeys``), then the script's own keys (a record, a
+/// a key name. RedisKeys builds every key and passes it in KEYS. A shard script's KEYS[1...9]
+/// are its shard's channel, record-key prefix, push list, deadline set, lease set, queue set,
+/// queue-walk hash, request index and failed index (``ShardKeys/scriptKeys``), then the
+/// script's own keys (a record, a
 /// pair's queue, endpoint, consumer). Where a script reaches records by ids it read from a list
 /// or set (leases, the sweep, the trim) it cannot declare them beforehand: only there does it
 /// form `prefix .. id`, from the declared prefix of its own shard. Each record stores its
@@ -24,8 +27,21 @@ enum Scripts {
 
     static let prelude = clock + #"""
     local chan, rpre, pushk, dlk, lsk, qset, walk = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+    local idxk, failk = KEYS[8], KEYS[9]
     \#(WakeupEvent.luaPublishers)
     local function rkey(id) return rpre .. id end
+    -- An admin index entry: fixed-width time, then the id (AdminCursor), so text order is time order.
+    local function imem(t, id) return string.format('%017.6f', t) .. ':' .. id end
+    -- Appends to the record's timeline (field tl, JSON [[time, kind, detail]...]), keeping the
+    -- last \#(AdminLimits.timelineEvents) events: it lives and expires with the record.
+    local function event(k, t, kind, detail)
+      local raw = redis.call('HGET', k, 'tl')
+      local list = {}
+      if raw then list = cjson.decode(raw) end
+      list[#list + 1] = {fmt(t), kind, detail or ''}
+      while #list > \#(AdminLimits.timelineEvents) do table.remove(list, 1) end
+      redis.call('HSET', k, 'tl', cjson.encode(list))
+    end
     -- Queues an id on its pair's pull queue, or the shard's push list when the pair has a URL;
     -- true when it went to push.
     local function route(id, qk, ek, front)
@@ -59,20 +75,31 @@ enum Scripts {
     -- Idempotency-Key never less than it already had (until its deadline plus the TTL), so it
     -- outlives its claim, which lives in another slot and cannot be reached from here. Shared
     -- params live as long as the longest-lived record that reads them.
-    local function keepForTTL(k)
-      local f = redis.call('HMGET', k, 'ttl', 'idem', 'pref')
+    local function keepForTTL(k, failed)
+      local f = redis.call('HMGET', k, 'ttl', 'idem', 'pref', 'fttl')
       local ttl = tonumber(f[1])
+      -- A failed request is kept as a dead letter for PROXY_FAILED_TTL instead.
+      if failed and tonumber(f[4]) then ttl = tonumber(f[4]) end
       if not ttl then return end
       if not f[2] or redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
       if f[3] and redis.call('PTTL', f[3]) < ttl then redis.call('PEXPIRE', f[3], ttl) end
     end
-    local function finish(id, state, field, value, t)
+    -- cls: a failure's FailureClass, which also files it in the failed index.
+    local function finish(id, state, field, value, t, cls)
       local k = rkey(id)
       redis.call('HSET', k, 'state', state, field, value, 'updated', fmt(t), 'completed', fmt(t))
       redis.call('HDEL', k, 'lease', 'ltok')
       redis.call('ZREM', lsk, id)
       redis.call('ZREM', dlk, id)
-      keepForTTL(k)
+      if state == 'failed' then
+        local m = imem(t, id)
+        redis.call('HSET', k, 'fcls', cls, 'fmem', m)
+        redis.call('ZADD', failk, 0, m)
+        event(k, t, 'failed', cls .. ': ' .. value)
+      else
+        event(k, t, 'completed', '')
+      end
+      keepForTTL(k, state == 'failed')
       publishFinal(id)
     end
     -- Fails an unanswered request whose deadline has passed; true when it did.
@@ -80,11 +107,11 @@ enum Scripts {
       local st = redis.call('HMGET', rkey(id), 'state', 'deadline', 'timeout')
       if not st[1] or st[1] == 'completed' or st[1] == 'failed' then return false end
       if tonumber(st[2]) > t then return false end
-      finish(id, 'failed', 'error', 'timed out after ' .. st[3] .. ' s without an answer from the app', t)
+      finish(id, 'failed', 'error', 'timed out after ' .. st[3] .. ' s without an answer from the app', t, 'timed_out')
       return true
     end
     -- Leases one queued id; nil when it was answered, expired or timed out while queued.
-    local function leaseOne(id, t, lease)
+    local function leaseOne(id, t, lease, holder)
       local k = rkey(id)
       local st = redis.call('HMGET', k, 'state', 'deadline')
       if st[1] ~= 'pending' then return nil end
@@ -98,28 +125,32 @@ enum Scripts {
       local token = redis.call('HINCRBY', k, 'lseq', 1)
       redis.call('HSET', k, 'state', 'processing', 'updated', fmt(t), 'lease', fmt(untilTime), 'ltok', token)
       redis.call('ZADD', lsk, untilTime, id)
+      event(k, t, 'leased', holder .. ', attempt ' .. redis.call('HGET', k, 'attempts'))
       return recordReply(id)
     end
 
     """#
 
-    /// KEYS: the shard's 7, its shared params key (used only when ARGV says shared), then per
+    /// KEYS: the shard's 9, its shared params key (used only when ARGV says shared), then per
     /// request its record, its pair's queue and its pair's endpoint. ARGV: ttl_ms, the claim's
     /// key name or '' (an Idempotency-Key's create step), '1' when the params are shared or '',
     /// shared params JSON, count, then per request 10 fields: id, app, func, dest, sender,
-    /// params ('' when shared), headers, timeout, endpoint, traceparent.
+    /// params ('' when shared), headers, timeout, endpoint, traceparent; last, the failed TTL
+    /// in ms (PROXY_FAILED_TTL).
     /// {'ok', created, ids routed to push} or {'dup', record} (the claimed id exists).
     static let create = RedisScriptSource(prelude + #"""
     local ttl = tonumber(ARGV[1])
     local idem, shared = ARGV[2], ARGV[3]
-    if idem ~= '' and redis.call('EXISTS', KEYS[9]) == 1 then return {'dup', recordReply(ARGV[6])} end
+    if idem ~= '' and redis.call('EXISTS', KEYS[11]) == 1 then return {'dup', recordReply(ARGV[6])} end
     local t = now()
     local n = tonumber(ARGV[5])
     local longest = 0
     local pushed = 0
+    local fttl = ARGV[6 + n * 10]
+    local created = cjson.encode({{fmt(t), 'created', ''}})
     for i = 0, n - 1 do
       local b = 6 + i * 10
-      local kb = 9 + i * 3
+      local kb = 11 + i * 3
       local id, app, dest = ARGV[b], ARGV[b + 1], ARGV[b + 3]
       local k, qk, ek = KEYS[kb], KEYS[kb + 1], KEYS[kb + 2]
       local timeout = tonumber(ARGV[b + 7])
@@ -127,8 +158,9 @@ enum Scripts {
       redis.call('HSET', k, 'id', id, 'app', app, 'func', ARGV[b + 2], 'dest', dest, 'sender', ARGV[b + 4],
         'headers', ARGV[b + 6], 'timeout', ARGV[b + 7], 'endpoint', ARGV[b + 8],
         'trace', ARGV[b + 9], 'state', 'pending', 'attempts', '0', 'created', fmt(t), 'updated', fmt(t),
-        'deadline', fmt(deadline), 'ttl', ARGV[1], 'qk', qk, 'ek', ek)
-      if shared ~= '' then redis.call('HSET', k, 'pref', KEYS[8]) else redis.call('HSET', k, 'params', ARGV[b + 5]) end
+        'deadline', fmt(deadline), 'ttl', ARGV[1], 'qk', qk, 'ek', ek, 'fttl', fttl, 'tl', created)
+      redis.call('ZADD', idxk, 0, imem(t, id))
+      if shared ~= '' then redis.call('HSET', k, 'pref', KEYS[10]) else redis.call('HSET', k, 'params', ARGV[b + 5]) end
       if idem ~= '' then redis.call('HSET', k, 'idem', idem) end
       -- Open until its deadline, then kept for the TTL: answerable for as long as it is open.
       local life = ttl + math.ceil(timeout * 1000)
@@ -137,7 +169,7 @@ enum Scripts {
       redis.call('ZADD', dlk, deadline, id)
       if route(id, qk, ek, false) then pushed = pushed + 1 end
     end
-    if shared ~= '' then redis.call('SET', KEYS[8], ARGV[4], 'PX', longest) end
+    if shared ~= '' then redis.call('SET', KEYS[10], ARGV[4], 'PX', longest) end
     return {'ok', fmt(t), pushed}
     """#)
 
@@ -159,34 +191,37 @@ enum Scripts {
     return redis.call('GET', KEYS[1])
     """#)
 
-    /// KEYS: the shard's 7, the record. ARGV: id. The record (after failing it if overdue), or
+    /// KEYS: the shard's 9, the record. ARGV: id. The record (after failing it if overdue), or
     /// an empty array.
     static let read = RedisScriptSource(prelude + #"""
-    local k = KEYS[8]
+    local k = KEYS[10]
     if redis.call('EXISTS', k) == 0 then return {} end
     expireIfOverdue(ARGV[1], now())
     return recordReply(ARGV[1])
     """#)
 
-    /// KEYS: the shard's 7, the pair's queue, the pair's consumer marker. ARGV: max, lease
-    /// seconds, consumer window seconds. Records leased, oldest first; the pair is marked as
+    /// KEYS: the shard's 9, the pair's queue, the pair's consumer marker, the shard's consumer
+    /// set. ARGV: max, lease seconds, consumer window seconds, the timeline's name for the
+    /// holder, the pair's member in the consumer set. Records leased, oldest first; the pair is marked as
     /// served by a pull consumer for the window.
     static let leaseInbox = RedisScriptSource(prelude + #"""
-    local q = KEYS[8]
+    local q = KEYS[10]
     local max, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
     local t = now()
     local out = {}
-    redis.call('SET', KEYS[9], '1', 'EX', ARGV[3])
+    redis.call('SET', KEYS[11], '1', 'EX', ARGV[3])
+    redis.call('ZADD', KEYS[12], t, ARGV[5])
     while #out < max do
       local id = redis.call('LPOP', q)
       if not id then break end
-      local r = leaseOne(id, t, lease)
+      local r = leaseOne(id, t, lease, ARGV[4])
       if r then out[#out + 1] = r end
     end
     return out
     """#)
 
-    /// KEYS: the shard's 7. ARGV: max, lease seconds, most ids to take off the list.
+    /// KEYS: the shard's 9. ARGV: max, lease seconds, most ids to take off the list, the
+    /// timeline's name for the holder.
     /// {ids left on the list, {{url, record}...}}. A pair whose URL was removed while its
     /// request was queued goes back to pull delivery, at the back of the pair's queue so the
     /// ids handed back keep their order; the limit bounds one call however many there are (the
@@ -200,7 +235,7 @@ enum Scripts {
       local id = redis.call('LPOP', pushk)
       if not id then break end
       taken = taken + 1
-      local r = leaseOne(id, t, lease)
+      local r = leaseOne(id, t, lease, ARGV[4])
       if r then
         local k = rkey(id)
         local pair = redis.call('HMGET', k, 'qk', 'ek')
@@ -219,11 +254,11 @@ enum Scripts {
     return {redis.call('LLEN', pushk), out}
     """#)
 
-    /// KEYS: the shard's 7, the record. ARGV: id, 'result' or 'error', payload, lease token or
-    /// '' (not a lease holder). {'ok'|'final'|'lost', record} or {'missing'}.
+    /// KEYS: the shard's 9, the record. ARGV: id, 'result', 'error' or 'undeliverable', payload,
+    /// lease token or '' (not a lease holder). {'ok'|'final'|'lost', record} or {'missing'}.
     static let answer = RedisScriptSource(prelude + #"""
     local id = ARGV[1]
-    local k = KEYS[8]
+    local k = KEYS[10]
     if redis.call('EXISTS', k) == 0 then return {'missing'} end
     local t = now()
     expireIfOverdue(id, t)
@@ -233,14 +268,19 @@ enum Scripts {
     if ARGV[4] ~= '' and (state ~= 'processing' or st[2] ~= ARGV[4]) then return {'lost', recordReply(id)} end
     if ARGV[2] == 'result' then
       finish(id, 'completed', 'result', ARGV[3], t)
+    elseif ARGV[2] == 'undeliverable' then
+      finish(id, 'failed', 'error', ARGV[3], t, 'undeliverable')
     else
-      finish(id, 'failed', 'error', ARGV[3], t)
+      finish(id, 'failed', 'error', ARGV[3], t, 'app_error')
     end
     return {'ok', recordReply(id)}
     """#)
 
-    /// KEYS: the shard's 7. ARGV: max attempts, lease seconds as text, batch size.
-    /// {timed out, redelivered, exhausted}.
+    /// KEYS: the shard's 9. ARGV: max attempts, lease seconds as text, batch size, request TTL
+    /// seconds, index entries to check. {timed out, redelivered, exhausted, index entries
+    /// trimmed}. The admin indexes are walked from their oldest entries older than the TTL
+    /// (younger ones cannot have expired), a bounded step per tick with the walk's place kept in
+    /// the queue-walk hash; entries whose record is gone are removed.
     static let sweep = RedisScriptSource(prelude + #"""
     local maxAttempts, leaseText, batch = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
     local t = now()
@@ -255,24 +295,41 @@ enum Scripts {
       local st = redis.call('HMGET', k, 'state', 'attempts', 'qk', 'ek')
       if st[1] == 'processing' then
         if tonumber(st[2]) >= maxAttempts then
+          event(k, t, 'lease_expired', 'attempt ' .. st[2])
           finish(id, 'failed', 'error', 'not answered after ' .. st[2] .. ' deliveries (each lease of ' .. leaseText ..
-            ' s expired); the app may be down or crashing on this request', t)
+            ' s expired); the app may be down or crashing on this request', t, 'attempts_exhausted')
           exhausted = exhausted + 1
         else
           redis.call('HSET', k, 'state', 'pending', 'updated', fmt(t))
           redis.call('HDEL', k, 'lease', 'ltok')
+          event(k, t, 'lease_expired', 'attempt ' .. st[2] .. ', queued again')
           route(id, st[3], st[4], true)
           redelivered = redelivered + 1
         end
       end
     end
-    return {timedOut, redelivered, exhausted}
+    local cutoff = '(' .. string.format('%017.6f', t - tonumber(ARGV[4]))
+    local budget = tonumber(ARGV[5])
+    local trimmed = 0
+    for _, pair in ipairs({{idxk, 'iwalk'}, {failk, 'fwalk'}}) do
+      local from = redis.call('HGET', walk, pair[2]) or '-'
+      if from ~= '-' then from = '(' .. from end
+      local members = redis.call('ZRANGEBYLEX', pair[1], from, cutoff, 'LIMIT', 0, budget)
+      local gone = {}
+      for _, m in ipairs(members) do
+        if redis.call('EXISTS', rkey(string.sub(m, \#(AdminCursor.timeWidth + 1)))) == 0 then gone[#gone + 1] = m end
+      end
+      if #gone > 0 then redis.call('ZREM', pair[1], unpack(gone)) end
+      trimmed = trimmed + #gone
+      if #members < budget then redis.call('HSET', walk, pair[2], '-') else redis.call('HSET', walk, pair[2], members[#members]) end
+    end
+    return {timedOut, redelivered, exhausted, trimmed}
     """#)
 
-    /// KEYS: the shard's 7, the record. ARGV: id, lease seconds, lease token. 1 renewed, 0 lost
+    /// KEYS: the shard's 9, the record. ARGV: id, lease seconds, lease token. 1 renewed, 0 lost
     /// (open, leased by another or not at all), -1 ended (final or expired).
     static let renew = RedisScriptSource(prelude + #"""
-    local k = KEYS[8]
+    local k = KEYS[10]
     local st = redis.call('HMGET', k, 'state', 'ltok')
     if not st[1] or st[1] == 'completed' or st[1] == 'failed' then return -1 end
     if st[1] ~= 'processing' or st[2] ~= ARGV[3] then return 0 end
@@ -282,27 +339,29 @@ enum Scripts {
     return 1
     """#)
 
-    /// KEYS: the shard's 7, the record. ARGV: id, lease token. Back to the front of its queue,
+    /// KEYS: the shard's 9, the record. ARGV: id, lease token. Back to the front of its queue,
     /// the attempt not counted; 0 when the token is not the current lease's.
     static let release = RedisScriptSource(prelude + #"""
     local id = ARGV[1]
-    local k = KEYS[8]
+    local k = KEYS[10]
     local st = redis.call('HMGET', k, 'state', 'attempts', 'qk', 'ek', 'ltok')
     if st[1] ~= 'processing' or st[5] ~= ARGV[2] then return 0 end
     if tonumber(st[2]) > 0 then redis.call('HINCRBY', k, 'attempts', -1) end
-    redis.call('HSET', k, 'state', 'pending', 'updated', fmt(now()))
+    local t = now()
+    redis.call('HSET', k, 'state', 'pending', 'updated', fmt(t))
     redis.call('HDEL', k, 'lease', 'ltok')
     redis.call('ZREM', lsk, id)
+    event(k, t, 'released', '')
     route(id, st[3], st[4], true)
     return 1
     """#)
 
-    /// KEYS: the shard's 7, the record. ARGV: id, delay seconds, lease token. 1 when the
+    /// KEYS: the shard's 9, the record. ARGV: id, delay seconds, lease token. 1 when the
     /// request stays leased for the delay, its attempt not counted; the sweep puts it back on
     /// its queue once that lease passes. 0 when the token is not the current lease's.
     static let deferDelivery = RedisScriptSource(prelude + #"""
     local id = ARGV[1]
-    local k = KEYS[8]
+    local k = KEYS[10]
     local st = redis.call('HMGET', k, 'state', 'attempts', 'ltok')
     if st[1] ~= 'processing' or st[3] ~= ARGV[3] then return 0 end
     local t = now()
@@ -310,35 +369,40 @@ enum Scripts {
     if tonumber(st[2]) > 0 then redis.call('HINCRBY', k, 'attempts', -1) end
     redis.call('HSET', k, 'updated', fmt(t), 'lease', fmt(untilTime))
     redis.call('ZADD', lsk, untilTime, id)
+    event(k, t, 'deferred', ARGV[2] .. ' s')
     return 1
     """#)
 
-    /// KEYS: the shard's 7, the record. ARGV: id, SyftBox sender, lease token or ''. 1 when the
+    /// KEYS: the shard's 9, the record. ARGV: id, SyftBox sender, lease token or ''. 1 when the
     /// request, open (and leased with that token, when one is given), is now marked as written
     /// through SyftBox as that sender (field `sbx`); 0, and nothing changed, otherwise.
     static let markSyftBox = RedisScriptSource(prelude + #"""
-    local k = KEYS[8]
+    local k = KEYS[10]
     local st = redis.call('HMGET', k, 'state', 'ltok', 'deadline')
     if not st[1] or st[1] == 'completed' or st[1] == 'failed' then return 0 end
-    if tonumber(st[3]) <= now() then return 0 end
+    local t = now()
+    if tonumber(st[3]) <= t then return 0 end
     if ARGV[3] ~= '' and (st[1] ~= 'processing' or st[2] ~= ARGV[3]) then return 0 end
     redis.call('HSET', k, 'sbx', ARGV[2])
+    event(k, t, 'syftbox', ARGV[2])
     return 1
     """#)
 
-    /// KEYS: the shard's 7, the pair's endpoint, the pair's queue. ARGV: url, 'nx' to register
-    /// only where the pair has no endpoint yet. Moves the pair's queued ids to the shard's push
+    /// KEYS: the shard's 9, the pair's endpoint, the pair's queue, the shard's endpoint set.
+    /// ARGV: url, 'nx' to register only where the pair has no endpoint yet, the pair's member
+    /// in the endpoint set. Moves the pair's queued ids to the shard's push
     /// list, order kept; the count moved, or -1 when 'nx' found an endpoint (left as it was).
     /// Removal is a plain DEL of the endpoint: the pair's ids stay on the push list, so it
     /// costs the same however long that list is, and ``leasePush`` hands each one back to pull
     /// delivery when it reaches it.
     static let registerEndpoint = RedisScriptSource(prelude + #"""
     if ARGV[2] == 'nx' then
-      if not redis.call('SET', KEYS[8], ARGV[1], 'NX') then return -1 end
+      if not redis.call('SET', KEYS[10], ARGV[1], 'NX') then return -1 end
     else
-      redis.call('SET', KEYS[8], ARGV[1])
+      redis.call('SET', KEYS[10], ARGV[1])
     end
-    local q = KEYS[9]
+    redis.call('HSET', KEYS[12], ARGV[3], KEYS[10])
+    local q = KEYS[11]
     local moved = 0
     while true do
       local id = redis.call('LPOP', q)
@@ -394,7 +458,7 @@ enum Scripts {
     return {1, remaining(after), fmt(after - t)}
     """#)
 
-    /// KEYS: the shard's 7. ARGV: most queues to count one by one. The shard's {pull queued,
+    /// KEYS: the shard's 9. ARGV: most queues to count one by one. The shard's {pull queued,
     /// push queued, leased}. With more
     /// queues than that, the pull count is the total the last complete walk of ``trimQueues``
     /// found, so the work here never grows with the number of queues.
@@ -409,7 +473,7 @@ enum Scripts {
     return {pull, redis.call('LLEN', pushk), redis.call('ZCARD', lsk)}
     """#)
 
-    /// KEYS: the shard's 7. ARGV: queues per step, ids per step, ids per queue. {ids trimmed, queues forgotten,
+    /// KEYS: the shard's 9. ARGV: queues per step, ids per step, ids per queue. {ids trimmed, queues forgotten,
     /// 1 when this step finished a walk}.
     ///
     /// One step of a walk over the shard's set of pull queues, shared by every replica (the SSCAN

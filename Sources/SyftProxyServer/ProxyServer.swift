@@ -39,6 +39,13 @@ public enum ProxyServer {
         DeliveryRoutes(environment: environment).register(on: rpc)
         AppRoutes(environment: environment).register(on: rpc)
         ConnectRoute(environment: environment).register(on: rpc)
+
+        // The operator console: its own group and key check, guarded the same way.
+        let admin = router.group("admin")
+            .add(middleware: AdminAuthMiddleware(adminKeys: environment.adminKeys, apiKeys: environment.apiKeys))
+        AdminRequestRoutes(environment: environment).register(on: admin)
+        AdminOperationsRoutes(environment: environment).register(on: admin)
+        DashboardRoutes(environment: environment).register(on: router)
         methods.install(router.routes)
         return (router, methods)
     }
@@ -80,11 +87,15 @@ public enum ProxyServer {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let configuration = environment.configuration
+        let address = BoundAddress("\(configuration.host):\(configuration.port)")
         var app = Application(
             responder: makeResponder(environment: environment),
             server: server(environment: environment),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "syft-proxy"),
-            onServerRunning: onServerRunning,
+            onServerRunning: { channel in
+                if let port = channel.localAddress?.port { address.set("\(configuration.host):\(port)") }
+                await onServerRunning(channel)
+            },
             eventLoopGroupProvider: .shared(eventLoopGroup),
             logger: logger)
         app.addServices(storeServices)
@@ -94,7 +105,9 @@ public enum ProxyServer {
         app.addServices(
             Sweeper(store: environment.store, interval: configuration.sweepInterval, metrics: environment.metrics, logger: logger),
             PushForwarder(store: environment.store, client: httpClient, configuration: configuration, metrics: environment.metrics,
-                          logger: logger, syftBox: environment.syftBox))
+                          logger: logger, syftBox: environment.syftBox, health: environment.endpointHealth),
+            HeartbeatService(environment: environment, address: address, logger: logger),
+            EndpointHealthService(recorder: environment.endpointHealth, store: environment.store, logger: logger))
         return app
     }
 

@@ -204,7 +204,7 @@ public final class SyftBoxTransport: Sendable {
 
     private func refuse(_ record: RPCRecord, _ error: any Error, directory: String? = nil) async {
         logger.warning("SyftBox delivery failed", metadata: ["id": "\(record.id)", "error": "\(error)"])
-        await finish(record.id, directory: directory, with: .error("cannot deliver through SyftBox: \(error)"))
+        await finish(record.id, directory: directory, with: .undeliverable("cannot deliver through SyftBox: \(error)"))
     }
 
     // MARK: Running
@@ -370,7 +370,7 @@ public final class SyftBoxTransport: Sendable {
             logger.warning("SyftBox rejected a request file", metadata: ["id": "\(id)", "folder": "\(folder.path)", "reason": "\(reason ?? "none given")"])
             var message = "SyftBox rejected the request: its request file was refused (renamed \(names.rejected)), as the SyftBox server does with a file the sender may not write there"
             if let reason { message += ": \(reason)" }
-            await finish(id, directory: file.directory, with: .error(message))
+            await finish(id, directory: file.directory, with: .undeliverable(message))
         case .unreadable(let reason):
             guard let failure = unreadable(id, path: path, reason: reason, since: file.unreadableSince) else { return true }
             await finish(id, directory: file.directory, with: .error(failure))

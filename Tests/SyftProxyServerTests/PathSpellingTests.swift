@@ -120,10 +120,17 @@ import Testing
     }
 
     /// Whatever is added to the route table later: a route is either one of the open
-    /// operations routes or needs a key. The table is read from the router itself.
+    /// operations routes, the dashboard's static shell (which shows nothing without an admin
+    /// key), or needs a key: an API key under /rpc, an admin key under /admin. The table is
+    /// read from the router itself.
     @Test func everyRegisteredRouteOutsideTheOpenOnesNeedsAKey() async throws {
-        let open: Set<String> = ["/", "/health", "/ready", "/metrics", "/openapi.json"]
-        try await withProxy({ $0.apiKeys = Self.keys }) { (client: any TestClientProtocol, environment: ProxyEnvironment) async throws in
+        let open: Set<String> = [
+            "/", "/health", "/ready", "/metrics", "/openapi.json", "/dashboard", "/dashboard/dashboard.js", "/dashboard/dashboard.css",
+        ]
+        try await withProxy({
+            $0.apiKeys = Self.keys
+            $0.adminKeys = "admin-key-for-spelling-tests=ops@example.com"
+        }) { (client: any TestClientProtocol, environment: ProxyEnvironment) async throws in
             let routes = ProxyServer.makeRouter(environment: environment).routes
             #expect(routes.count >= 15)
             var guarded = 0
@@ -133,7 +140,7 @@ import Testing
                     #expect(route.method == .get, "\(route)")
                     continue
                 }
-                #expect(path.hasPrefix("/rpc/"), "\(route) is neither an open route nor under /rpc")
+                #expect(path.hasPrefix("/rpc/") || path.hasPrefix("/admin/"), "\(route) is neither an open route nor under /rpc or /admin")
                 let response = try await client.execute(uri: path, method: route.method, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{}"))
                 #expect(response.status == .unauthorized, "\(route.method) \(path) answered \(response.status.code) without a key")
                 guarded += 1

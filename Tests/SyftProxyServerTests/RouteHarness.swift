@@ -22,7 +22,9 @@ func withProxy<T: Sendable>(
     configuration.sweepInterval = 0.05
     configure(&configuration)
     let store = MemoryStore(settings: configuration.storeSettings, clock: storeClock)
-    let environment = ProxyEnvironment(store: store, configuration: configuration, replicaID: "test-replica", apiKeys: try configuration.loadAPIKeys())
+    let environment = ProxyEnvironment(
+        store: store, configuration: configuration, replicaID: "test-replica", apiKeys: try configuration.loadAPIKeys(),
+        adminKeys: try configuration.loadAdminKeys())
     var logger = Logger(label: "route-tests")
     logger.logLevel = .warning
     let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)

@@ -405,7 +405,7 @@ import Testing
 
     @Test(arguments: StoreKind.allCases)
     func recordsExpireAfterTheirTTL(kind: StoreKind) async throws {
-        try await kind.withStore(StoreSettings(requestTTL: 0.3, maximumAttempts: 3, leaseSeconds: 30)) { (store: any RPCStore) async throws in
+        try await kind.withStore(StoreSettings(requestTTL: 0.3, maximumAttempts: 3, leaseSeconds: 30, failedTTL: 0.3)) { (store: any RPCStore) async throws in
             let request = newRequest(store, timeout: 0.2)
             _ = try await store.create([request], idempotencyKey: nil)
             #expect(try await store.record(id: request.id) != nil)
@@ -415,7 +415,7 @@ import Testing
 
     @Test(arguments: StoreKind.allCases)
     func recordLivesUntilItsDeadlineThenTheTTL(kind: StoreKind) async throws {
-        try await kind.withStore(StoreSettings(requestTTL: 0.4, maximumAttempts: 3, leaseSeconds: 30)) { (store: any RPCStore) async throws in
+        try await kind.withStore(StoreSettings(requestTTL: 0.4, maximumAttempts: 3, leaseSeconds: 30, failedTTL: 0.4)) { (store: any RPCStore) async throws in
             let request = newRequest(store, timeout: 30)
             _ = try await store.create([request], idempotencyKey: nil)
             // Well past the TTL, long before the deadline: the request can still be answered.
@@ -431,7 +431,7 @@ import Testing
 
     @Test(arguments: StoreKind.allCases)
     func idempotencyKeyLivesAsLongAsItsRequest(kind: StoreKind) async throws {
-        try await kind.withStore(StoreSettings(requestTTL: 0.4, maximumAttempts: 3, leaseSeconds: 30)) { (store: any RPCStore) async throws in
+        try await kind.withStore(StoreSettings(requestTTL: 0.4, maximumAttempts: 3, leaseSeconds: 30, failedTTL: 0.4)) { (store: any RPCStore) async throws in
             let first = newRequest(store, timeout: 30)
             _ = try await store.create([first], idempotencyKey: idempotencyKey("key-ttl", for: first))
             try await Task.sleep(for: .seconds(1))

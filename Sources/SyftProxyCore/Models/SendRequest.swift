@@ -78,6 +78,9 @@ public struct RPCBroadcastRequest: Sendable, Equatable {
 public enum RPCAnswer: Sendable, Equatable {
     case result(JSONValue)
     case error(String)
+    /// The proxy could not hand the request to the app (push URL denied, no SyftBox folder):
+    /// it fails with this message, classed as ``FailureClass/undeliverable``.
+    case undeliverable(String)
 
     public init(json: JSONValue) throws(ValidationError) {
         let object = try Validation.objectBody(json)

@@ -8,6 +8,9 @@ public enum FailureMessages {
         "\(timeoutPrefix) after \(JSONValue.format((seconds * 1000).rounded() / 1000)) s without an answer from the app"
     }
 
+    public static let cancelled = "cancelled by an operator"
+    public static let purged = "purged by an operator"
+
     public static func deliveriesExhausted(attempts: Int, leaseSeconds: Double) -> String {
         "not answered after \(attempts) deliveries (each lease of \(JSONValue.format(leaseSeconds)) s expired); the app may be down or crashing on this request"
     }

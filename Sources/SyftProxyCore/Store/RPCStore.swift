@@ -119,10 +119,19 @@ public struct StoreSettings: Sendable, Equatable {
     /// How long a pull or push delivery may take before it is delivered again (PROXY_LEASE_SECONDS).
     public var leaseSeconds: Double
 
-    public init(requestTTL: Double = 3600, maximumAttempts: Int = 3, leaseSeconds: Double = 30) {
+    /// How long a failed request's record is kept as a dead letter, from its failure
+    /// (PROXY_FAILED_TTL); at least `requestTTL`.
+    public var failedTTL: Double
+    /// Who this replica is, as the timeline names the push forwarder that took a lease.
+    public var replicaID: String
+
+    public init(requestTTL: Double = 3600, maximumAttempts: Int = 3, leaseSeconds: Double = 30,
+                failedTTL: Double = AdminLimits.defaultFailedTTL, replicaID: String = "") {
         self.requestTTL = requestTTL
         self.maximumAttempts = maximumAttempts
         self.leaseSeconds = leaseSeconds
+        self.failedTTL = max(failedTTL, requestTTL)
+        self.replicaID = replicaID
     }
 }
 
@@ -269,6 +278,42 @@ public protocol RPCStore: Sendable {
     /// one while the request is open. False, and nothing changed, otherwise: the caller then
     /// writes nothing.
     func markSyftBoxDelivery(id: String, sender: String, leaseToken: String?) async throws -> Bool
+
+    // MARK: Operator console. None of these run on the send/answer path.
+
+    /// A page of an admin index, newest first, after the query's cursor: bounded work per page
+    /// (on a sharded store, at most shards x limit index entries), entries of expired records
+    /// skipped.
+    func adminRequests(_ query: AdminQuery) async throws -> AdminPage
+    /// The record with its failure class and timeline; nil when unknown or expired.
+    func adminRequest(id: String) async throws -> AdminRecord?
+    /// Fails an open request with `message` as `failure` (``FailureClass/cancelled``), waking a
+    /// blocking caller as any final answer does; ``AdminActionOutcome/notApplicable(_:)`` when
+    /// it is already final.
+    func cancel(id: String, as failure: FailureClass, message: String) async throws -> AdminActionOutcome
+    /// A failed request goes back to pending on its queue with a fresh deadline from its
+    /// timeout and no attempts counted; its timeline keeps the history.
+    func retry(id: String) async throws -> AdminActionOutcome
+    /// Removes a failed request's record (and its dead letter).
+    func deleteFailed(id: String) async throws -> AdminActionOutcome
+    /// Pull queues with work, per (app, destination), and push work (per shard on a sharded
+    /// store); at most ``AdminLimits/maximumQueuesListed`` queues per shard.
+    func queues() async throws -> [QueueSummary]
+    /// Fails up to ``AdminLimits/maximumPurge`` queued requests of the pair as
+    /// ``FailureClass/purged`` with `message`; returns how many, and how many are still queued.
+    func purgeQueue(appName: String, destination: String, message: String) async throws -> (purged: Int, remaining: Int)
+    /// Stores the replica's heartbeat, stamped with the store's time, for
+    /// ``AdminLimits/heartbeatTTL``.
+    func publishHeartbeat(_ heartbeat: ReplicaHeartbeat) async throws
+    /// Heartbeats of replicas heard from within ``AdminLimits/heartbeatTTL``, by id.
+    func replicas() async throws -> [ReplicaHeartbeat]
+    /// Registered push (and SyftBox) endpoints and pairs with a pull consumer seen within
+    /// ``pullConsumerWindow``, with their health; at most ``AdminLimits/maximumQueuesListed``
+    /// per shard.
+    func endpoints() async throws -> [EndpointSummary]
+    /// Merges push forwarders' reports into the endpoints' health
+    /// (``EndpointHealth/merging(_:)``). Replicas send them at most once a second.
+    func recordEndpointHealth(_ reports: [EndpointHealthReport]) async throws
 }
 
 /// How long an inbox poll marks its pair as served by a pull consumer.

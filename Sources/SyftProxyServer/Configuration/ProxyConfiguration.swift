@@ -27,6 +27,13 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var apiKeys: String?
     /// A file of `key=identity` lines, read at start (for keys mounted from a secret).
     public var apiKeysFile: String?
+    /// `key=operator` pairs, shaped as apiKeys, for /admin and /dashboard; neither is served
+    /// without them.
+    public var adminKeys: String?
+    /// A file of `key=operator` lines, read at start.
+    public var adminKeysFile: String?
+    /// PROXY_FAILED_TTL; nil means ``failedTTL``'s default.
+    public var failedTTLOverride: Double?
     /// Requests per minute per identity; 0 turns limiting off.
     public var rateLimit = 0
     public var maxAttempts = 3
@@ -90,6 +97,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
 
     public var maxBodyBytes: Int { maxBodyBytesOverride ?? maxParamsBytes * 4 }
 
+    /// Seconds a failed request is kept as a dead letter, from its failure: at least the
+    /// request TTL; by default a week, or the request TTL when that is longer.
+    public var failedTTL: Double { failedTTLOverride ?? max(AdminLimits.defaultFailedTTL, requestTTL) }
+
     public var pushEndpointConcurrency: Int { pushEndpointConcurrencyOverride ?? max(1, pushConcurrency / 4) }
 
     public var limits: RequestLimits {
@@ -97,7 +108,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     }
 
     public var storeSettings: StoreSettings {
-        StoreSettings(requestTTL: requestTTL, maximumAttempts: maxAttempts, leaseSeconds: leaseSeconds)
+        StoreSettings(requestTTL: requestTTL, maximumAttempts: maxAttempts, leaseSeconds: leaseSeconds, failedTTL: failedTTL,
+                      replicaID: replicaID ?? "")
     }
 
     /// Reads PROXY_* variables; unknown variables are ignored, malformed or out-of-range ones
@@ -120,6 +132,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
         requestTTL = try reader.seconds("PROXY_REQUEST_TTL", range: Bounds.requestTTL) ?? requestTTL
         apiKeys = reader.string("PROXY_API_KEYS")
         apiKeysFile = reader.string("PROXY_API_KEYS_FILE")
+        adminKeys = reader.string("PROXY_ADMIN_KEYS")
+        adminKeysFile = reader.string("PROXY_ADMIN_KEYS_FILE")
+        failedTTLOverride = try reader.seconds("PROXY_FAILED_TTL", range: Bounds.requestTTL)
         rateLimit = try reader.int("PROXY_RATE_LIMIT", range: Bounds.rateLimit) ?? rateLimit
         maxAttempts = try reader.int("PROXY_MAX_ATTEMPTS", range: Bounds.maxAttempts) ?? maxAttempts
         maxParamsBytes = try reader.int("PROXY_MAX_PARAMS_BYTES", range: Bounds.maxParamsBytes) ?? maxParamsBytes
@@ -159,6 +174,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
         try Self.check(seconds: timeout, Bounds.timeout, "PROXY_TIMEOUT", "--timeout")
         try Self.check(seconds: maxTimeout, Bounds.timeout, "PROXY_MAX_TIMEOUT", "--max-timeout")
         try Self.check(seconds: requestTTL, Bounds.requestTTL, "PROXY_REQUEST_TTL", "--request-ttl")
+        if let failedTTLOverride { try Self.check(seconds: failedTTLOverride, Bounds.requestTTL, "PROXY_FAILED_TTL", "--failed-ttl") }
+        if failedTTL < requestTTL {
+            throw ConfigurationError("PROXY_FAILED_TTL (\(JSONValue.format(failedTTL))) must be at least PROXY_REQUEST_TTL (\(JSONValue.format(requestTTL))): a dead letter is kept at least as long as any other record")
+        }
         try Self.check(seconds: leaseSeconds, Bounds.leaseSeconds, "PROXY_LEASE_SECONDS", "--lease-seconds")
         try Self.check(seconds: syftBoxPollInterval, Bounds.syftBoxPollInterval, "PROXY_SYFTBOX_POLL_INTERVAL", "--syftbox-poll-interval")
         try Self.check(seconds: idleTimeout, Bounds.idleTimeout, "PROXY_IDLE_TIMEOUT", "--idle-timeout")
@@ -239,13 +258,24 @@ public struct ProxyConfiguration: Sendable, Equatable {
 
     /// The keys of PROXY_API_KEYS and PROXY_API_KEYS_FILE together.
     public func loadAPIKeys() throws(ConfigurationError) -> APIKeys {
-        var identities = try APIKeys(parsing: apiKeys ?? "", source: "PROXY_API_KEYS").identities
-        if let apiKeysFile {
+        try Self.loadKeys(list: apiKeys, file: apiKeysFile, variable: "PROXY_API_KEYS")
+    }
+
+    /// The operators' keys of PROXY_ADMIN_KEYS and PROXY_ADMIN_KEYS_FILE together, each
+    /// mapped to the operator's name (an identity, as for API keys).
+    public func loadAdminKeys() throws(ConfigurationError) -> APIKeys {
+        try Self.loadKeys(list: adminKeys, file: adminKeysFile, variable: "PROXY_ADMIN_KEYS")
+    }
+
+    /// A key setting and its `_FILE` companion, parsed the one way.
+    private static func loadKeys(list: String?, file: String?, variable: String) throws(ConfigurationError) -> APIKeys {
+        var identities = try APIKeys(parsing: list ?? "", source: variable).identities
+        if let file {
             let text: String
-            do { text = try String(contentsOfFile: apiKeysFile, encoding: .utf8) } catch {
-                throw ConfigurationError("PROXY_API_KEYS_FILE: cannot read \(apiKeysFile): \(error)")
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                throw ConfigurationError("\(variable)_FILE: cannot read \(file): \(error)")
             }
-            for (key, identity) in try APIKeys(parsing: text, source: "PROXY_API_KEYS_FILE").identities { identities[key] = identity }
+            for (key, identity) in try APIKeys(parsing: text, source: variable + "_FILE").identities { identities[key] = identity }
         }
         return APIKeys(identities)
     }

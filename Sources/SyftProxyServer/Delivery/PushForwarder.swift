@@ -27,6 +27,7 @@ public struct PushForwarder: Service {
     let metrics: ProxyMetrics
     let logger: Logger
     let syftBox: SyftBoxTransport?
+    let health: EndpointHealthRecorder
 
     /// How long a delivery to an endpoint at its limit waits on this replica for one of the
     /// endpoint's slots before it goes back to the store.
@@ -36,7 +37,8 @@ public struct PushForwarder: Service {
     static let busyDeferral = 1.0
 
     public init(store: any RPCStore, client: HTTPClient, configuration: ProxyConfiguration, metrics: ProxyMetrics, logger: Logger,
-                syftBox: SyftBoxTransport? = nil) {
+                syftBox: SyftBoxTransport? = nil, health: EndpointHealthRecorder = EndpointHealthRecorder()) {
+        self.health = health
         self.store = store
         self.client = client
         self.concurrency = configuration.pushConcurrency
@@ -126,6 +128,7 @@ public struct PushForwarder: Service {
             case .answered(let answer):
                 endpointBackoff.reached(endpoint)
                 metrics.delivered(count: 1, mode: "push")
+                if case .error(let message)? = answer { health.failed(record, message) } else { health.succeeded(record) }
                 guard let answer else { return }
                 switch try await store.answer(id: record.id, with: answer, leaseToken: record.leaseToken) {
                 case .accepted(let final): metrics.finished(final)
@@ -140,13 +143,15 @@ public struct PushForwarder: Service {
                 // Nothing reached the app, so trying again cannot run it twice; the request
                 // waits in the store, not in this slot.
                 metrics.pushFailure("connect")
+                health.failed(record, "not reached: \(why)")
                 let delay = endpointBackoff.refused(endpoint)
                 logger.debug("push endpoint not reached; trying again later", metadata: ["id": "\(record.id)", "url": "\(delivery.url)", "error": "\(why)", "retry_in": "\(delay)"])
                 await deferDelivery(record, by: delay)
             case .denied(let why):
                 metrics.pushFailure("denied")
+                health.failed(record, "denied by the outbound policy: \(why)")
                 logger.warning("push delivery refused by the outbound policy", metadata: ["id": "\(record.id)", "url": "\(delivery.url)", "error": "\(why)"])
-                if case .accepted(let final)? = try? await store.answer(id: record.id, with: .error(why), leaseToken: record.leaseToken) { metrics.finished(final) }
+                if case .accepted(let final)? = try? await store.answer(id: record.id, with: .undeliverable(why), leaseToken: record.leaseToken) { metrics.finished(final) }
             }
         } catch where Task.isCancelled {
             // Shutting down mid-delivery: hand the request back now rather than leaving it
@@ -158,10 +163,12 @@ public struct PushForwarder: Service {
             logger.info("push delivery handed back on shutdown", metadata: ["id": "\(record.id)"])
         } catch is DeliveryDeadline {
             metrics.pushFailure("deadline")
+            health.failed(record, "ran out of time connecting or answering")
             logger.info("push delivery ran out of time; the app took too long to connect or answer", metadata: ["id": "\(record.id)", "url": "\(delivery.url)"])
         } catch {
             // The request may have reached the app; the lease decides whether it is sent again.
             metrics.pushFailure("transport")
+            health.failed(record, "transport error: \(error)")
             logger.info("push delivery failed; it is redelivered when its lease expires", metadata: ["id": "\(record.id)", "url": "\(delivery.url)", "error": "\(error)"])
         }
     }
@@ -183,7 +190,7 @@ public struct PushForwarder: Service {
         guard let syftBox else {
             logger.error("a SyftBox delivery reached a replica without PROXY_SYFTBOX_DATA_DIR", metadata: ["id": "\(record.id)"])
             let message = "the app is registered for SyftBox delivery, but the replica that took the request has no SyftBox folder configured; set PROXY_SYFTBOX_DATA_DIR and PROXY_SYFTBOX_EMAIL on every replica"
-            if case .accepted(let final)? = try? await store.answer(id: record.id, with: .error(message), leaseToken: record.leaseToken) { metrics.finished(final) }
+            if case .accepted(let final)? = try? await store.answer(id: record.id, with: .undeliverable(message), leaseToken: record.leaseToken) { metrics.finished(final) }
             return
         }
         await syftBox.deliver(record)

@@ -22,8 +22,10 @@ final class InFlightLimitMiddleware: RouterMiddleware, Sendable {
         defer {
             let remaining = current.subtract(1, ordering: .relaxed).newValue
             metrics.inFlight.set(Double(remaining))
+            metrics.inFlightNow.store(remaining, ordering: .relaxed)
         }
         metrics.inFlight.set(Double(now))
+        metrics.inFlightNow.store(now, ordering: .relaxed)
         guard now <= limit else {
             throw APIError(.serviceUnavailable, "this replica is serving its limit of \(limit) requests (PROXY_MAX_REQUESTS); retry shortly or on another replica", headers: [.retryAfter: "1"])
         }

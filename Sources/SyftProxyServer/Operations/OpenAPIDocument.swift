@@ -30,6 +30,17 @@ enum OpenAPIDocument {
             "maximumWebSocketConcurrency": .int(WebSocketLimits.maximumConcurrency),
             "defaultWebSocketConcurrency": .int(WebSocketLimits.defaultConcurrency),
             "webSocketPingSeconds": .int(WebSocketLimits.pingSeconds),
+            "maximumAdminPage": .int(AdminLimits.maximumPageSize),
+            "defaultAdminPage": .int(AdminLimits.defaultPageSize),
+            "timelineEvents": .int(AdminLimits.timelineEvents),
+            "maximumRetryBatch": .int(AdminLimits.maximumRetryBatch),
+            "maximumQueuesListed": .int(AdminLimits.maximumQueuesListed),
+            "maximumPurge": .int(AdminLimits.maximumPurge),
+            "heartbeatInterval": .double(AdminLimits.heartbeatInterval),
+            "heartbeatTTL": .double(AdminLimits.heartbeatTTL),
+            "failedTTL": .double(configuration.failedTTL),
+            "cancelledMessage": .string(FailureMessages.cancelled),
+            "purgedMessage": .string(FailureMessages.purged),
             // SyftBox registration is only valid on a replica with a SyftBox folder.
             "transports": configuration.syftBox == nil ? ["push"] : ["push", "syftbox"],
         ]

@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 import SyftProxyCore
 
 /// The replica's Prometheus metrics. Each proxy owns its registry (no global bootstrap), so
@@ -13,6 +14,10 @@ public final class ProxyMetrics: Sendable {
     let webSockets: Gauge
     let webSocketFramesIn: Counter
     let webSocketFramesOut: Counter
+    /// Round trips this replica recorded since its last heartbeat, for /admin/replicas.
+    let roundTrips = RoundTripWindow()
+    /// What the rpc_in_flight gauge shows, readable for the heartbeat.
+    let inFlightNow = Atomic<Int>(0)
 
     // Computed: the descriptor type is not Sendable, so it cannot be a shared constant.
     private enum Name {
@@ -54,6 +59,7 @@ public final class ProxyMetrics: Sendable {
         let outcome = record.timedOut ? "timeout" : record.state.rawValue
         registry.makeCounter(descriptor: Name.outcomes, labels: [("app_name", record.appName), ("func_name", record.funcName), ("status", outcome)]).increment()
         if let completedAt = record.completedAt {
+            roundTrips.record(max(0, completedAt - record.createdAt))
             registry.makeValueHistogram(descriptor: Name.duration, labels: [("app_name", record.appName), ("func_name", record.funcName)], buckets: Self.durationBuckets)
                 .record(max(0, completedAt - record.createdAt))
         }

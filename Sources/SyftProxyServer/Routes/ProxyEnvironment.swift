@@ -11,6 +11,10 @@ public struct ProxyEnvironment: Sendable {
     public let metrics: ProxyMetrics
     public let version: String
     public let apiKeys: APIKeys
+    /// Operators' keys (PROXY_ADMIN_KEYS); empty turns /admin and /dashboard off.
+    public let adminKeys: APIKeys
+    /// This replica's push outcomes per endpoint, written to the store once a second.
+    public let endpointHealth = EndpointHealthRecorder()
     /// The SyftBox file transport, when PROXY_SYFTBOX_DATA_DIR is set.
     public let syftBox: SyftBoxTransport?
     let syftBoxRouting: SyftBoxRouting?
@@ -19,11 +23,12 @@ public struct ProxyEnvironment: Sendable {
     let inFlight: InFlightLimitMiddleware
 
     public init(store: any RPCStore, configuration: ProxyConfiguration, replicaID: String, apiKeys: APIKeys = APIKeys(),
-                metrics: ProxyMetrics = ProxyMetrics(), version: String = SyftProxyVersion.current,
+                adminKeys: APIKeys = APIKeys(), metrics: ProxyMetrics = ProxyMetrics(), version: String = SyftProxyVersion.current,
                 logger: Logger = Logger(label: "syft-proxy")) {
         self.store = store
         self.configuration = configuration
         self.apiKeys = apiKeys
+        self.adminKeys = adminKeys
         self.rateLimiter = RateLimiter(store: store, perMinute: configuration.rateLimit)
         self.inFlight = InFlightLimitMiddleware(limit: configuration.maxRequests, metrics: metrics)
         self.replicaID = replicaID
