@@ -81,7 +81,7 @@ extension RedisStore {
             String(Self.milliseconds(settings.requestTTL)),
             claim ?? "",
             sharesParams ? "1" : "",
-            sharesParams ? JSONValue.object(first.params).compactString : "",
+            sharesParams ? String(decoding: first.compactParams, as: UTF8.self) : "",
             String(requests.count),
         ]
         args.reserveCapacity(args.count + requests.count * 10)
@@ -95,7 +95,7 @@ extension RedisStore {
             args.append(request.funcName)
             args.append(request.destination)
             args.append(request.sender ?? "")
-            args.append(sharesParams ? "" : JSONValue.object(request.params).compactString)
+            args.append(sharesParams ? "" : String(decoding: request.compactParams, as: UTF8.self))
             args.append(RecordCoding.headersJSON(request.headers))
             args.append(JSONValue.format(request.timeout))
             args.append(request.endpoint ?? "")

@@ -119,3 +119,22 @@ import Testing
         #expect(error.json.compactString == #"{"detail":[{"loc":["body","destinations",2],"msg":"bad","type":"value_error"}]}"#)
     }
 }
+
+@Suite struct EncodedParamsTests {
+    @Test func theSizeCheckHandsOnTheEncodingItMade() throws {
+        let body: JSONValue = ["app_name": "calc", "func_name": "add", "destination": "bob@example.com", "params": ["b": [1, 2], "a": "x"]]
+        let send = try RPCSendRequest(json: body, limits: RequestLimits())
+        #expect(send.encodedParams == JSONValue.object(send.params).compactBytes)
+        let empty = try RPCSendRequest(json: ["app_name": "calc", "func_name": "add", "destination": "bob@example.com"], limits: RequestLimits())
+        #expect(empty.encodedParams == JSONValue.object([:]).compactBytes)
+    }
+
+    @Test func anIdempotencyKeyDigestIsTheSameWithOrWithoutTheEncoding() {
+        let params: JSONObject = ["a": 1, "b": ["c": true]]
+        let plain = NewRequest(id: "1", appName: "calc", funcName: "add", destination: "bob@example.com", sender: nil, params: params, headers: [:], timeout: 30)
+        var encoded = plain
+        encoded.encodedParams = JSONValue.object(params).compactBytes
+        #expect(IdempotencyKey(key: "k", scope: "s", request: plain) == IdempotencyKey(key: "k", scope: "s", request: encoded))
+        #expect(encoded.compactParams == plain.compactParams)
+    }
+}

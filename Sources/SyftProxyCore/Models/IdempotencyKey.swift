@@ -22,7 +22,7 @@ public struct IdempotencyKey: Sendable, Equatable {
         Self.feed(&canonical, request.appName)
         Self.feed(&canonical, request.funcName)
         Self.feed(&canonical, request.destination)
-        Self.feed(&canonical, JSONValue.object(request.params).compactBytes)
+        Self.feed(&canonical, request.compactParams)
         Self.feed(&canonical, JSONValue.stringMap(request.headers).compactBytes)
         Self.feed(&canonical, JSONValue.format(request.timeout))
         requestDigest = Self.hex(canonical.finalize())

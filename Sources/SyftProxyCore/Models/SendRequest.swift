@@ -4,6 +4,8 @@ public struct RPCSendRequest: Sendable, Equatable {
     public var funcName: String
     public var destination: String
     public var params: JSONObject
+    /// `params` as compact JSON, encoded once by the size check.
+    public var encodedParams: [UInt8]
     public var blocking: Bool
     public var timeout: Double
     public var headers: [String: String]
@@ -14,6 +16,7 @@ public struct RPCSendRequest: Sendable, Equatable {
         self.funcName = funcName
         self.destination = destination
         self.params = params
+        self.encodedParams = JSONValue.object(params).compactBytes
         self.blocking = blocking
         self.timeout = timeout
         self.headers = headers
@@ -24,7 +27,7 @@ public struct RPCSendRequest: Sendable, Equatable {
         appName = reader.name("app_name")
         funcName = reader.name("func_name")
         destination = reader.identity("destination")
-        params = reader.params("params", limits: limits)
+        (params, encodedParams) = reader.encodedParams("params", limits: limits)
         blocking = reader.bool("blocking", default: false)
         timeout = reader.timeout("timeout", limits: limits)
         headers = reader.headers("headers")
@@ -36,6 +39,8 @@ public struct RPCSendRequest: Sendable, Equatable {
 public struct RPCBroadcastRequest: Sendable, Equatable {
     public var funcName: String
     public var params: JSONObject
+    /// `params` as compact JSON, encoded once by the size check.
+    public var encodedParams: [UInt8]
     public var headers: [String: String]
     public var timeout: Double
     public var destinations: [SyftBoxURL]
@@ -43,7 +48,7 @@ public struct RPCBroadcastRequest: Sendable, Equatable {
     public init(json: JSONValue, limits: RequestLimits, maximumDestinations: Int = Validation.maximumDestinations) throws(ValidationError) {
         var reader = Validation.FieldReader(object: try Validation.objectBody(json))
         funcName = reader.name("func_name")
-        params = reader.params("params", limits: limits)
+        (params, encodedParams) = reader.encodedParams("params", limits: limits)
         headers = reader.headers("headers")
         timeout = reader.timeout("timeout", limits: limits)
         destinations = []

@@ -10,10 +10,13 @@ public struct NewRequest: Sendable, Equatable {
     public var timeout: Double
     public var endpoint: String?
     public var traceparent: String?
+    /// `params` as compact JSON, when the caller has it already (the size check encodes it):
+    /// an Idempotency-Key's digest and the store use it instead of encoding again.
+    public var encodedParams: [UInt8]?
 
     public init(id: String, appName: String, funcName: String, destination: String, sender: String?,
                 params: JSONObject, headers: [String: String], timeout: Double,
-                endpoint: String? = nil, traceparent: String? = nil) {
+                endpoint: String? = nil, traceparent: String? = nil, encodedParams: [UInt8]? = nil) {
         self.id = id
         self.appName = appName
         self.funcName = funcName
@@ -24,7 +27,11 @@ public struct NewRequest: Sendable, Equatable {
         self.timeout = timeout
         self.endpoint = endpoint
         self.traceparent = traceparent
+        self.encodedParams = encodedParams
     }
+
+    /// `params` as compact JSON, encoded once at most.
+    public var compactParams: [UInt8] { encodedParams ?? JSONValue.object(params).compactBytes }
 }
 
 public enum CreateOutcome: Sendable, Equatable {

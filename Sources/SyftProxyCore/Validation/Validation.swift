@@ -89,17 +89,25 @@ public enum Validation {
         }
 
         public mutating func params(_ field: String, limits: RequestLimits) -> JSONObject {
-            guard let value = object[field], !value.isNull else { return JSONObject() }
+            encodedParams(field, limits: limits).object
+        }
+
+        /// The params and their compact JSON: the size check needs the encoding, and handing
+        /// it on saves the store and an Idempotency-Key's digest from encoding them again.
+        public mutating func encodedParams(_ field: String, limits: RequestLimits) -> (object: JSONObject, compact: [UInt8]) {
+            guard let value = object[field], !value.isNull else { return (JSONObject(), Self.emptyObject) }
             guard case .object(let params) = value else {
                 fail(field, "Input should be a valid dictionary", type: "dict_type")
-                return JSONObject()
+                return (JSONObject(), Self.emptyObject)
             }
-            let size = value.compactBytes.count
-            if size > limits.maximumParamsBytes {
-                fail(field, "Value error, params are \(size) bytes as compact JSON; the limit is \(limits.maximumParamsBytes) bytes (PROXY_MAX_PARAMS_BYTES)", type: "value_error")
+            let compact = value.compactBytes
+            if compact.count > limits.maximumParamsBytes {
+                fail(field, "Value error, params are \(compact.count) bytes as compact JSON; the limit is \(limits.maximumParamsBytes) bytes (PROXY_MAX_PARAMS_BYTES)", type: "value_error")
             }
-            return params
+            return (params, compact)
         }
+
+        private static let emptyObject = Array("{}".utf8)
 
         public mutating func headers(_ field: String) -> [String: String] {
             guard let value = object[field], !value.isNull else { return [:] }

@@ -22,7 +22,7 @@ struct SendRoutes: Sendable {
         let new = NewRequest(
             id: environment.store.makeRequestID(appName: send.appName, destination: send.destination), appName: send.appName, funcName: send.funcName, destination: send.destination,
             sender: context.identity, params: send.params, headers: send.headers, timeout: send.timeout,
-            traceparent: request.headers[.traceparent])
+            traceparent: request.headers[.traceparent], encodedParams: send.encodedParams)
         let idempotencyKey = request.headers[.idempotencyKey].flatMap { key in
             key.isEmpty ? nil : IdempotencyKey(key: key, scope: Self.idempotencyScope(context), request: new)
         }
@@ -113,7 +113,7 @@ struct SendRoutes: Sendable {
             NewRequest(
                 id: environment.store.makeRequestID(appName: url.appName, destination: url.identity), appName: url.appName, funcName: broadcast.funcName, destination: url.identity,
                 sender: context.identity, params: broadcast.params, headers: broadcast.headers,
-                timeout: broadcast.timeout, endpoint: url.description, traceparent: traceparent)
+                timeout: broadcast.timeout, endpoint: url.description, traceparent: traceparent, encodedParams: broadcast.encodedParams)
         }
         let outcomes = try await environment.store.create(requests, idempotencyKey: nil)
         for outcome in outcomes { if case .created(let record) = outcome { environment.metrics.accepted(record) } }
