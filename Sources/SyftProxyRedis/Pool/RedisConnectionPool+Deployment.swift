@@ -3,7 +3,7 @@ import Logging
 /// One Redis (or the master Sentinel names): every key lives on it.
 extension RedisConnectionPool: RedisDeployment {
     public func send(_ command: RedisCommand, routingKey: String?) async throws -> RESPValue {
-        try await send(command)
+        try await followingFailover { try await send(command) }
     }
 
     public func makeShardSubscriber(

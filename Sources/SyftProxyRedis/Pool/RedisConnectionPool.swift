@@ -15,6 +15,10 @@ public final class RedisConnectionPool: Sendable {
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
     private let state: Mutex<State>
+    /// Behind Sentinel: when a command last met a demoted master (`READONLY`) or a connection
+    /// to the master dropped (Sentinel kills the old master's clients when it fails over); see
+    /// ``followingFailover(_:)``.
+    let failoverSuspectedAt = Mutex<ContinuousClock.Instant?>(nil)
     private let shutdownSignal = AsyncStream.makeStream(of: Never.self)
     /// Told when a connection that was up drops: a cluster client refreshes its slot map then.
     private let onConnectionLost: @Sendable () -> Void
@@ -157,7 +161,10 @@ public final class RedisConnectionPool: Sendable {
                     if state.connections[slot] === connection { state.connections[slot] = nil }
                     return !state.isShutDown
                 }
-                if lost, !Task.isCancelled { onConnectionLost() }
+                if lost, !Task.isCancelled {
+                    if configuration.sentinel != nil { failoverSuspectedAt.withLock { $0 = .now } }
+                    onConnectionLost()
+                }
             } catch {
                 failures += 1
                 // One line per outage rather than one per slot and attempt.
