@@ -91,7 +91,7 @@ enum RedisModes {
         for level in levels {
             report.add(scenario: "\(deployment.name): blocking pull", level: level, await measure(concurrency: level, duration: seconds, pullRoundTrip))
         }
-        record(try await commandsPerRoundTrip(deployment, roundTrips: 200, pullRoundTrip), as: "\(deployment.name): Redis commands per pull round trip", into: &report)
+        record(try await commandsPerRoundTrip(deployment, roundTrips: 1000, pullRoundTrip), as: "\(deployment.name): Redis commands per pull round trip", into: &report)
         pull.cancel()
         _ = await pull.value
 
@@ -105,7 +105,7 @@ enum RedisModes {
         for level in levels {
             report.add(scenario: "\(deployment.name): blocking push", level: level, await measure(concurrency: level, duration: seconds, pushRoundTrip))
         }
-        record(try await commandsPerRoundTrip(deployment, roundTrips: 200, pushRoundTrip), as: "\(deployment.name): Redis commands per push round trip", into: &report)
+        record(try await commandsPerRoundTrip(deployment, roundTrips: 1000, pushRoundTrip), as: "\(deployment.name): Redis commands per push round trip", into: &report)
         await pushApp.stop()
     }
 
@@ -122,26 +122,43 @@ enum RedisModes {
         for (command, perRoundTrip) in commands where perRoundTrip >= 0.05 { report.rates["\(name): \(command)"] = perRoundTrip }
     }
 
-    /// Commands clients sent to the masters during `roundTrips` sequential round trips, per
-    /// round trip and by command name. `MONITOR` shows every command a client sends and, marked `lua`, each one a
-    /// script runs; only the former are counted, so a script counts once however much it does.
-    /// The replica's own background work (sweeps, pings) in that window is counted too, which
-    /// is why the window is short.
+    /// Commands clients sent to the masters per round trip, by command name, over `roundTrips`
+    /// sequential round trips. `MONITOR` shows every command a client sends and, marked `lua`,
+    /// each one a script runs; only the former are counted, so a script counts once however
+    /// much it does. The replica's background work (sweeps, gauges, pings) is measured in an
+    /// idle window as long as the traffic window right after it, and taken off.
     static func commandsPerRoundTrip(_ deployment: Deployment, roundTrips: Int, _ roundTrip: @Sendable (Int) async throws -> Void) async throws -> [String: Double] {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let busy = try await monitor(deployment) {
+            for n in 0..<roundTrips { try await roundTrip(n) }
+        }
+        let window = clock.now - started
+        let idle = try await monitor(deployment) { try await Task.sleep(for: window) }
+        var perRoundTrip: [String: Double] = [:]
+        for (command, count) in busy {
+            perRoundTrip[command] = max(0, Double(count - idle[command, default: 0])) / Double(roundTrips)
+        }
+        return perRoundTrip
+    }
+
+    /// Commands clients sent to the masters while `body` ran, by name.
+    private static func monitor(_ deployment: Deployment, while body: () async throws -> Void) async throws -> [String: Int] {
         let monitors = try deployment.masterPorts.map { port in
             try ChildProcess("/usr/bin/redis-cli", ["-h", "127.0.0.1", "-p", String(port), "monitor"], collectOutput: true)
         }
         defer { for monitor in monitors { monitor.kill9() } }
+        // MONITOR needs a moment before it reports; the same margin ends each window.
         try await Task.sleep(for: .milliseconds(300))
-        for n in 0..<roundTrips { try await roundTrip(n) }
+        try await body()
         try await Task.sleep(for: .milliseconds(300))
         for monitor in monitors { monitor.kill9(); monitor.waitForOutputEnd(within: 2) }
-        var sent: [String: Double] = [:]
+        var sent: [String: Int] = [:]
         for monitor in monitors {
             for line in monitor.output.split(separator: "\n") where !line.contains(" lua] ") {
                 // `<time> [<db> <client>] "COMMAND" "arg" ...`
                 guard let start = line.range(of: "] \"")?.upperBound, let end = line[start...].firstIndex(of: "\"") else { continue }
-                sent[line[start..<end].uppercased(), default: 0] += 1 / Double(roundTrips)
+                sent[line[start..<end].uppercased(), default: 0] += 1
             }
         }
         return sent
