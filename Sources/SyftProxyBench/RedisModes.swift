@@ -84,29 +84,28 @@ enum RedisModes {
         try await waitUntilReady(load, base)
 
         let pull = runPullResponders(load, urls: [base], app: "modes-pull", destination: "pull@bench.local", consumers: 4)
-        let pullRoundTrip: @Sendable (Int) async throws -> Void = { n in
-            let (status, json) = try await load.post("\(base)/rpc/send", sendBody(app: "modes-pull", destination: "pull@bench.local", blocking: true, n: n))
-            guard status == 200, json?["status"] == "completed" else { throw BenchError("round trip answered \(status)") }
-        }
-        for level in levels {
-            report.add(scenario: "\(deployment.name): blocking pull", level: level, await measure(concurrency: level, duration: seconds, pullRoundTrip))
-        }
-        record(try await commandsPerRoundTrip(deployment, roundTrips: 1000, pullRoundTrip), as: "\(deployment.name): Redis commands per pull round trip", into: &report)
+        try await measureRoundTrips("pull", app: "modes-pull", destination: "pull@bench.local", base: base, deployment, load: load, levels: levels, seconds: seconds, into: &report)
         pull.cancel()
         _ = await pull.value
 
         let pushApp = try await PushEcho.start()
         let (registered, _) = try await load.put("\(base)/rpc/apps/modes-push/endpoint", JSONValue.object(["destination": "push@bench.local", "url": .string(pushApp.baseURL + "/rpc")]).compactBytes)
         guard registered == 200 else { throw BenchError("push endpoint registration answered \(registered)") }
-        let pushRoundTrip: @Sendable (Int) async throws -> Void = { n in
-            let (status, json) = try await load.post("\(base)/rpc/send", sendBody(app: "modes-push", destination: "push@bench.local", blocking: true, n: n))
+        try await measureRoundTrips("push", app: "modes-push", destination: "push@bench.local", base: base, deployment, load: load, levels: levels, seconds: seconds, into: &report)
+        await pushApp.stop()
+    }
+
+    /// Blocking round trips to `app` at each level, then the Redis commands one costs.
+    private static func measureRoundTrips(_ mode: String, app: String, destination: String, base: String, _ deployment: Deployment, load: LoadClient,
+                                          levels: [Int], seconds: Double, into report: inout Report) async throws {
+        let roundTrip: @Sendable (Int) async throws -> Void = { n in
+            let (status, json) = try await load.post("\(base)/rpc/send", sendBody(app: app, destination: destination, blocking: true, n: n))
             guard status == 200, json?["status"] == "completed" else { throw BenchError("round trip answered \(status)") }
         }
         for level in levels {
-            report.add(scenario: "\(deployment.name): blocking push", level: level, await measure(concurrency: level, duration: seconds, pushRoundTrip))
+            report.add(scenario: "\(deployment.name): blocking \(mode)", level: level, await measure(concurrency: level, duration: seconds, roundTrip))
         }
-        record(try await commandsPerRoundTrip(deployment, roundTrips: 1000, pushRoundTrip), as: "\(deployment.name): Redis commands per push round trip", into: &report)
-        await pushApp.stop()
+        record(try await commandsPerRoundTrip(deployment, roundTrips: 1000, roundTrip), as: "\(deployment.name): Redis commands per \(mode) round trip", into: &report)
     }
 
     private static func waitUntilReady(_ load: LoadClient, _ base: String) async throws {
