@@ -134,10 +134,10 @@ struct MemoryState {
         return leased
     }
 
-    mutating func leaseInbox(_ name: QueueName, max: Int, now: Double) -> [RPCRecord] {
+    mutating func leaseInbox(_ name: QueueName, max: Int, now: Double, holder: String = TimelineHolders.pull) -> [RPCRecord] {
         guard var queue = pullQueues.removeValue(forKey: name) else { return [] }
         let before = queue.count
-        let leased = lease(from: &queue, max: max, now: now, holder: TimelineHolders.pull)
+        let leased = lease(from: &queue, max: max, now: now, holder: holder)
         pullQueuedCount -= before - queue.count
         if !queue.isEmpty { pullQueues[name] = queue }
         return leased

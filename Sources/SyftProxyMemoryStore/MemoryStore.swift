@@ -42,12 +42,13 @@ public final class MemoryStore: RPCStore {
         return record
     }
 
-    public func leaseInbox(appName: String, destination: String, max: Int) async throws -> [RPCRecord] {
+    public func leaseInbox(appName: String, destination: String, max: Int, consumer: InboxConsumer) async throws -> [RPCRecord] {
         let now = clock()
         let name = QueueName(appName: appName, destination: destination)
+        let holder = consumer == .webSocket ? TimelineHolders.webSocket(settings.replicaID) : TimelineHolders.pull
         return state.withLock { state in
             state.markPullConsumer(name, now: now)
-            return state.leaseInbox(name, max: max, now: now)
+            return state.leaseInbox(name, max: max, now: now, holder: holder)
         }
     }
 

@@ -106,12 +106,13 @@ public final class RedisStore: RPCStore {
         return try RecordCoding.record(from: try await evaluate(scripts.read, shard, [shard.request(id)], [id]))
     }
 
-    public func leaseInbox(appName: String, destination: String, max: Int) async throws -> [RPCRecord] {
+    public func leaseInbox(appName: String, destination: String, max: Int, consumer: InboxConsumer) async throws -> [RPCRecord] {
         let name = QueueName(appName: appName, destination: destination)
         let shard = keys.shards[keys.shard(of: name)]
+        let holder = consumer == .webSocket ? TimelineHolders.webSocket(settings.replicaID) : TimelineHolders.pull
         let reply = try await evaluate(
             scripts.leaseInbox, shard, [shard.queue(name), shard.consumer(name), shard.consumerSet],
-            [String(max), String(settings.leaseSeconds), Self.consumerWindowText, TimelineHolders.pull, ShardKeys.pairMember(name)])
+            [String(max), String(settings.leaseSeconds), Self.consumerWindowText, holder, ShardKeys.pairMember(name)])
         return try (reply.array ?? []).compactMap { try RecordCoding.record(from: $0) }
     }
 

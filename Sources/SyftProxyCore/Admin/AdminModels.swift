@@ -196,6 +196,9 @@ public enum AdminLimits {
 /// How a timeline names who took a lease; the Redis scripts receive the same words.
 public enum TimelineHolders {
     public static let pull = "pull consumer"
+    public static func webSocket(_ replicaID: String) -> String {
+        replicaID.isEmpty ? "WebSocket consumer" : "WebSocket consumer on replica \(replicaID)"
+    }
     public static func push(_ replicaID: String) -> String {
         replicaID.isEmpty ? "push forwarder" : "push forwarder on replica \(replicaID)"
     }

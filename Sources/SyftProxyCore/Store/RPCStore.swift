@@ -183,7 +183,7 @@ public protocol RPCStore: Sendable {
     /// becomes `processing` with one more attempt. Marks the pair as served by a consumer
     /// (``hasActivePullConsumer(appName:destination:)``); with `max` 0 it only does that,
     /// which a full WebSocket uses to keep its pair's mark fresh.
-    func leaseInbox(appName: String, destination: String, max: Int) async throws -> [RPCRecord]
+    func leaseInbox(appName: String, destination: String, max: Int, consumer: InboxConsumer) async throws -> [RPCRecord]
 
     /// Leases up to `max` requests from the push queue, with their registered URLs.
     func leasePush(max: Int) async throws -> [PushDelivery]
@@ -326,8 +326,21 @@ public protocol RPCStore: Sendable {
 /// How long an inbox poll marks its pair as served by a pull consumer.
 public let pullConsumerWindow: Double = 60
 
+/// Who leases from a pull queue, as a request's timeline names the lease holder.
+public enum InboxConsumer: Sendable {
+    /// `GET /rpc/inbox`, or an app's SDK in pull mode.
+    case pull
+    /// A `GET /rpc/connect` socket.
+    case webSocket
+}
+
 extension RPCStore {
     public var topology: StoreTopology { .embedded }
+
+    /// A pull consumer's lease.
+    public func leaseInbox(appName: String, destination: String, max: Int) async throws -> [RPCRecord] {
+        try await leaseInbox(appName: appName, destination: destination, max: max, consumer: .pull)
+    }
 
     /// A random id: for stores that find a request by its id alone.
     public func makeRequestID(appName: String, destination: String) -> String { RequestIDs.random() }

@@ -80,7 +80,7 @@ final class SocketSession: Sendable {
                 // Shielded from cancellation: a lease the store granted must reach `held`, or
                 // its requests would sit out a whole lease before going out again.
                 let store = store, parameters = parameters
-                let leased = try await uncancelled { try await store.leaseInbox(appName: parameters.appName, destination: parameters.destination, max: max(0, free)) }
+                let leased = try await uncancelled { try await store.leaseInbox(appName: parameters.appName, destination: parameters.destination, max: max(0, free), consumer: .webSocket) }
                 if !leased.isEmpty {
                     for record in leased {
                         guard let token = record.leaseToken else { continue }
