@@ -269,6 +269,26 @@ import Testing
 
     /// A client that upgrades, takes an item and then never reads again sends no pong: the
     /// server closes it after a ping period or two and hands the item back, counted.
+    /// An app sends an answer larger than PROXY_MAX_BODY_BYTES: the socket is closed (1009)
+    /// rather than buffering it, and what it held goes back, counted, to the next socket.
+    @Test func aFrameOverTheBodyLimitClosesTheSocketAndItsItemsGoBack() async throws {
+        let (proxy, stop) = try await launch(.memory, environment: ["PROXY_LEASE_SECONDS": "60", "PROXY_MAX_PARAMS_BYTES": "1000", "PROXY_MAX_BODY_BYTES": "4096"])
+        defer { stop() }
+        let http = HTTP(baseURL: proxy.baseURL)
+        let first = try await TestSocket.connect(proxy.baseURL, concurrency: 1)
+        let id = try #require(try await send(http).json?["id"]?.stringValue)
+        try await first.waitForItems(1)
+        first.sendJSON(["id": .string(id), "result": .string(String(repeating: "x", count: 64 * 1024))])
+        let close = try await first.closeFrame()
+        #expect(close?.closeCode == .messageTooLarge, "closed with \(String(describing: close))")
+        let second = try await TestSocket.connect(proxy.baseURL, concurrency: 1)
+        try await second.waitForItems(1, within: 5)
+        #expect(second.items.first?["id"] == .string(id))
+        #expect(second.items.first?["attempts"] == 2)
+        second.answer(try #require(second.items.first))
+        #expect(try await waitForStatus(http, id: id, until: isFinal)?["status"] == "completed")
+    }
+
     @Test func aSocketThatStopsAnsweringPingsIsClosedAndItsItemsGoBack() async throws {
         let (proxy, stop) = try await launch(.memory, environment: ["PROXY_LEASE_SECONDS": "300"])
         defer { stop() }
