@@ -45,7 +45,7 @@ public final class MemoryStore: RPCStore {
     public func leaseInbox(appName: String, destination: String, max: Int, consumer: InboxConsumer) async throws -> [RPCRecord] {
         let now = clock()
         let name = QueueName(appName: appName, destination: destination)
-        let holder = consumer == .webSocket ? TimelineHolders.webSocket(settings.replicaID) : TimelineHolders.pull
+        let holder = consumer.timelineHolder(replicaID: settings.replicaID)
         return state.withLock { state in
             state.markPullConsumer(name, now: now)
             return state.leaseInbox(name, max: max, now: now, holder: holder)

@@ -109,7 +109,7 @@ public final class RedisStore: RPCStore {
     public func leaseInbox(appName: String, destination: String, max: Int, consumer: InboxConsumer) async throws -> [RPCRecord] {
         let name = QueueName(appName: appName, destination: destination)
         let shard = keys.shards[keys.shard(of: name)]
-        let holder = consumer == .webSocket ? TimelineHolders.webSocket(settings.replicaID) : TimelineHolders.pull
+        let holder = consumer.timelineHolder(replicaID: settings.replicaID)
         let reply = try await evaluate(
             scripts.leaseInbox, shard, [shard.queue(name), shard.consumer(name), shard.consumerSet],
             [String(max), String(settings.leaseSeconds), Self.consumerWindowText, holder, ShardKeys.pairMember(name)])

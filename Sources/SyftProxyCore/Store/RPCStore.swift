@@ -332,6 +332,14 @@ public enum InboxConsumer: Sendable {
     case pull
     /// A `GET /rpc/connect` socket.
     case webSocket
+
+    /// How a request's timeline names this lease holder on replica `replicaID`.
+    public func timelineHolder(replicaID: String) -> String {
+        switch self {
+        case .pull: TimelineHolders.pull
+        case .webSocket: TimelineHolders.webSocket(replicaID)
+        }
+    }
 }
 
 extension RPCStore {
