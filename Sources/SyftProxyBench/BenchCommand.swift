@@ -98,10 +98,8 @@ struct RunCommand: AsyncParsableCommand {
         // Blocking round trips, pull mode.
         let pull = runPullResponders(load, urls: urls, app: "bench-pull", destination: "pull@bench.local", consumers: 4 * replicas)
         for level in levels {
-            report.add(scenario: "\(topology): blocking pull", level: level, await measure(concurrency: level, duration: seconds) { n in
-                let (status, json) = try await load.post("\(urls[n % urls.count])/rpc/send", sendBody(app: "bench-pull", destination: "pull@bench.local", blocking: true, n: n))
-                guard status == 200, json?["status"] == "completed" else { throw BenchError("round trip answered \(status)") }
-            })
+            report.add(scenario: "\(topology): blocking pull", level: level, await measure(
+                concurrency: level, duration: seconds, blockingRoundTrip(load, urls: urls, app: "bench-pull", destination: "pull@bench.local")))
         }
         pull.cancel()
         _ = await pull.value
@@ -111,10 +109,8 @@ struct RunCommand: AsyncParsableCommand {
         let (registered, _) = try await load.put("\(urls[0])/rpc/apps/bench-push/endpoint", JSONValue.object(["destination": "push@bench.local", "url": .string(pushApp.baseURL + "/rpc")]).compactBytes)
         guard registered == 200 else { throw BenchError("push endpoint registration answered \(registered)") }
         for level in levels {
-            report.add(scenario: "\(topology): blocking push", level: level, await measure(concurrency: level, duration: seconds) { n in
-                let (status, json) = try await load.post("\(urls[n % urls.count])/rpc/send", sendBody(app: "bench-push", destination: "push@bench.local", blocking: true, n: n))
-                guard status == 200, json?["status"] == "completed" else { throw BenchError("round trip answered \(status)") }
-            })
+            report.add(scenario: "\(topology): blocking push", level: level, await measure(
+                concurrency: level, duration: seconds, blockingRoundTrip(load, urls: urls, app: "bench-push", destination: "push@bench.local")))
         }
         await pushApp.stop()
 
@@ -122,10 +118,8 @@ struct RunCommand: AsyncParsableCommand {
         let sockets = runSocketResponders(urls: urls, app: "bench-socket", destination: "socket@bench.local", consumers: 4 * replicas)
         try await Task.sleep(for: .milliseconds(300))
         for level in levels {
-            report.add(scenario: "\(topology): blocking websocket", level: level, await measure(concurrency: level, duration: seconds) { n in
-                let (status, json) = try await load.post("\(urls[n % urls.count])/rpc/send", sendBody(app: "bench-socket", destination: "socket@bench.local", blocking: true, n: n))
-                guard status == 200, json?["status"] == "completed" else { throw BenchError("round trip answered \(status)") }
-            })
+            report.add(scenario: "\(topology): blocking websocket", level: level, await measure(
+                concurrency: level, duration: seconds, blockingRoundTrip(load, urls: urls, app: "bench-socket", destination: "socket@bench.local")))
         }
         sockets.cancel()
         _ = await sockets.value

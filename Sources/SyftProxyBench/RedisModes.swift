@@ -98,10 +98,7 @@ enum RedisModes {
     /// Blocking round trips to `app` at each level, then the Redis commands one costs.
     private static func measureRoundTrips(_ mode: String, app: String, destination: String, base: String, _ deployment: Deployment, load: LoadClient,
                                           levels: [Int], seconds: Double, into report: inout Report) async throws {
-        let roundTrip: @Sendable (Int) async throws -> Void = { n in
-            let (status, json) = try await load.post("\(base)/rpc/send", sendBody(app: app, destination: destination, blocking: true, n: n))
-            guard status == 200, json?["status"] == "completed" else { throw BenchError("round trip answered \(status)") }
-        }
+        let roundTrip = blockingRoundTrip(load, urls: [base], app: app, destination: destination)
         for level in levels {
             report.add(scenario: "\(deployment.name): blocking \(mode)", level: level, await measure(concurrency: level, duration: seconds, roundTrip))
         }

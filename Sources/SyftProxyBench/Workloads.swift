@@ -75,6 +75,15 @@ func runPullResponders(_ load: LoadClient, urls: [String], app: String, destinat
     }
 }
 
+/// One blocking send to `app` for `destination`, through the replicas in turn, that must come
+/// back completed: the round trip every delivery mode is measured by.
+func blockingRoundTrip(_ load: LoadClient, urls: [String], app: String, destination: String) -> @Sendable (Int) async throws -> Void {
+    { n in
+        let (status, json) = try await load.post("\(urls[n % urls.count])/rpc/send", sendBody(app: app, destination: destination, blocking: true, n: n))
+        guard status == 200, json?["status"] == "completed" else { throw BenchError("round trip answered \(status)") }
+    }
+}
+
 func sendBody(app: String, destination: String, blocking: Bool, n: Int) -> [UInt8] {
     JSONValue.object([
         "app_name": .string(app), "func_name": "echo", "destination": .string(destination),
