@@ -64,7 +64,9 @@ struct MemoryState {
 
     /// Records share their params' storage with the requests (a broadcast's requests carry one
     /// copy between them), so nothing here copies params.
-    mutating func create(_ requests: [NewRequest], idempotencyKey: IdempotencyKey?, now: Double) throws(IdempotencyKeyReused) -> ([CreateOutcome], Wakes) {
+    /// `directHolder`: see RPCStore's `create(_:idempotencyKey:leasingTo:)`, the timeline's
+    /// name for the consumer that takes the request at once.
+    mutating func create(_ requests: [NewRequest], idempotencyKey: IdempotencyKey?, directHolder: String? = nil, now: Double) throws(IdempotencyKeyReused) -> ([CreateOutcome], Wakes) {
         var wakes = Wakes()
         if let idempotencyKey, let seen = idempotency[idempotencyKey.scopedKey], seen.expiresAt > now,
             let first = liveRecord(id: seen.id, now: now)
@@ -74,6 +76,7 @@ struct MemoryState {
         }
         var outcomes: [CreateOutcome] = []
         outcomes.reserveCapacity(requests.count)
+        let direct = requests.count == 1 && idempotencyKey == nil ? directHolder : nil
         for request in requests {
             let record = RPCRecord(
                 id: request.id, appName: request.appName, funcName: request.funcName,
@@ -84,12 +87,16 @@ struct MemoryState {
             var entry = Entry(record: record, expiresAt: expiresAt, idempotencyKey: idempotencyKey?.scopedKey)
             entry.timeout = request.timeout
             entry.log(.created, at: now)
+            let name = QueueName(appName: request.appName, destination: request.destination)
+            // Never ahead of work already queued for the pair, and never past its push endpoint.
+            let leaseAtOnce = direct != nil && endpoints[name] == nil && pullQueues[name]?.isEmpty != false
+            if leaseAtOnce, let holder = direct { lease(&entry, now: now, holder: holder) }
             entries[request.id] = entry
             requestIndex.insert(AdminCursor.entry(time: now, id: request.id))
             deadlines.push(request.id, at: record.deadline)
             expiries.push(request.id, at: expiresAt)
-            enqueue(request.id, name: QueueName(appName: request.appName, destination: request.destination), atFront: false, wakes: &wakes)
-            outcomes.append(.created(record))
+            if !leaseAtOnce { enqueue(request.id, name: name, atFront: false, wakes: &wakes) }
+            outcomes.append(.created(entry.record))
         }
         if let idempotencyKey, let first = requests.first {
             let expiresAt = now + first.timeout + settings.requestTTL
@@ -118,20 +125,25 @@ struct MemoryState {
         while leased.count < max, let id = queue.popFirst() {
             guard var entry = entries[id], entry.expiresAt > now, entry.record.state == .pending else { continue }
             if entry.record.deadline <= now { continue }
-            entry.record.state = .processing
-            entry.record.attempts += 1
-            entry.record.updatedAt = now
-            entry.leaseSequence += 1
-            entry.record.leaseToken = String(entry.leaseSequence)
-            let until = now + settings.leaseSeconds
-            entry.leaseUntil = until
-            entry.log(.leased, "\(holder), attempt \(entry.record.attempts)", at: now)
+            lease(&entry, now: now, holder: holder)
             entries[id] = entry
-            leases.push(id, at: until)
-            leasedCount += 1
             leased.append(entry.record)
         }
         return leased
+    }
+
+    /// One more delivery of a pending request, fenced by a fresh token.
+    private mutating func lease(_ entry: inout Entry, now: Double, holder: String) {
+        entry.record.state = .processing
+        entry.record.attempts += 1
+        entry.record.updatedAt = now
+        entry.leaseSequence += 1
+        entry.record.leaseToken = String(entry.leaseSequence)
+        let until = now + settings.leaseSeconds
+        entry.leaseUntil = until
+        entry.log(.leased, "\(holder), attempt \(entry.record.attempts)", at: now)
+        leases.push(entry.record.id, at: until)
+        leasedCount += 1
     }
 
     mutating func leaseInbox(_ name: QueueName, max: Int, now: Double, holder: String = TimelineHolders.pull) -> [RPCRecord] {

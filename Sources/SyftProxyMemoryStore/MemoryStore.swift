@@ -24,9 +24,12 @@ public final class MemoryStore: RPCStore {
 
     public func ping() async throws {}
 
-    public func create(_ requests: [NewRequest], idempotencyKey: IdempotencyKey?) async throws -> [CreateOutcome] {
+    public func create(_ requests: [NewRequest], idempotencyKey: IdempotencyKey?, leasingTo consumer: InboxConsumer?) async throws -> [CreateOutcome] {
         let now = clock()
-        let (outcomes, wakes) = try state.withLock { state throws(IdempotencyKeyReused) in try state.create(requests, idempotencyKey: idempotencyKey, now: now) }
+        let holder = consumer?.timelineHolder(replicaID: settings.replicaID)
+        let (outcomes, wakes) = try state.withLock { state throws(IdempotencyKeyReused) in
+            try state.create(requests, idempotencyKey: idempotencyKey, directHolder: holder, now: now)
+        }
         deliver(wakes)
         return outcomes
     }

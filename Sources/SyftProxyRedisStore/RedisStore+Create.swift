@@ -15,7 +15,7 @@ extension RedisStore {
     /// is atomic, the call as a whole is not (a failure after some groups were stored leaves
     /// those requests, and the call throws). A single send is one script; with an
     /// Idempotency-Key it is two: a claim on the key's shard, then the create.
-    public func create(_ requests: [NewRequest], idempotencyKey: IdempotencyKey?) async throws -> [CreateOutcome] {
+    public func create(_ requests: [NewRequest], idempotencyKey: IdempotencyKey?, leasingTo consumer: InboxConsumer?) async throws -> [CreateOutcome] {
         guard let first = requests.first else { return [] }
         var groups: [Int: [Int]] = [:]
         for (index, request) in requests.enumerated() {
@@ -30,7 +30,8 @@ extension RedisStore {
             return [try await createClaimed(first, idempotencyKey, shard: keys.shards[groups.keys.first ?? 0])]
         }
         if groups.count == 1 {
-            return try await createGroup(requests, shard: keys.shards[groups.keys.first ?? 0], claim: nil)
+            let direct = requests.count == 1 ? consumer : nil
+            return try await createGroup(requests, shard: keys.shards[groups.keys.first ?? 0], claim: nil, leasingTo: direct)
         }
         // A broadcast's requests carry one params value; Array equality sees the shared storage
         // at once, so this costs a comparison per request, not a walk of the params.
@@ -71,7 +72,7 @@ extension RedisStore {
         return outcome
     }
 
-    private func createGroup(_ requests: [NewRequest], shard: ShardKeys, claim: String?) async throws -> [CreateOutcome] {
+    private func createGroup(_ requests: [NewRequest], shard: ShardKeys, claim: String?, leasingTo consumer: InboxConsumer? = nil) async throws -> [CreateOutcome] {
         guard let first = requests.first else { return [] }
         let sharesParams = requests.count > 1 && requests.dropFirst().allSatisfy { $0.params == first.params }
         var scriptKeys = shard.scriptKeys
@@ -102,23 +103,36 @@ extension RedisStore {
             args.append(request.traceparent ?? "")
         }
         args.append(String(Self.milliseconds(settings.failedTTL)))
+        args.append(consumer?.timelineHolder(replicaID: settings.replicaID) ?? "")
+        args.append(JSONValue.format(settings.leaseSeconds))
         let reply = try await evaluate(scripts.create, keys: scriptKeys, args: args)
         guard let parts = reply.array, let tag = parts.first?.string else { throw StoreError.corrupt("create answered \(reply)") }
         if tag == "dup", parts.count > 1, let record = try RecordCoding.record(from: parts[1]) {
             return [.duplicate(record)]
         }
-        guard tag == "ok", parts.count > 2, let created = parts[1].string.flatMap(Double.init) else {
+        guard tag == "ok", parts.count > 3, let created = parts[1].string.flatMap(Double.init) else {
             throw StoreError.corrupt("create answered \(reply)")
         }
         if (parts[2].int ?? 0) > 0 { wakeups.pushQueued(shard.index) }
+        let leasedAtOnce = parts[3].int == 1
         // The script stored exactly these fields; building the records here saves a read.
         return requests.map { request in
-            .created(RPCRecord(
+            var record = RPCRecord(
                 id: request.id, appName: request.appName, funcName: request.funcName, destination: request.destination,
                 sender: request.sender, params: request.params, headers: request.headers, createdAt: created,
-                deadline: created + request.timeout, endpoint: request.endpoint, traceparent: request.traceparent))
+                deadline: created + request.timeout, endpoint: request.endpoint, traceparent: request.traceparent)
+            if leasedAtOnce {
+                record.state = .processing
+                record.attempts = 1
+                record.leaseToken = Self.firstLeaseToken
+            }
+            return .created(record)
         }
     }
+
+    /// The token of a request's first lease: the create script's, as its lease counter starts.
+    static let firstLeaseToken = "1"
+
 
     static func milliseconds(_ seconds: Double) -> Int { Int((seconds * 1000).rounded(.up)) }
 }

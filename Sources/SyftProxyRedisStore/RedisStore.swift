@@ -232,10 +232,10 @@ public final class RedisStore: RPCStore {
 
     /// Arms the wait before the request exists, so its answer cannot slip by unseen, and starts
     /// from the record the create built: no read before the first wake-up.
-    public func createAndWait(_ request: NewRequest, idempotencyKey: IdempotencyKey?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)? {
+    public func createAndWait(_ request: NewRequest, idempotencyKey: IdempotencyKey?, leasingTo consumer: InboxConsumer?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)? {
         let ticket = finals.register(request.id)
         defer { finals.unregister(ticket) }
-        guard let outcome = try await create([request], idempotencyKey: idempotencyKey).first else { return nil }
+        guard let outcome = try await create([request], idempotencyKey: idempotencyKey, leasingTo: consumer).first else { return nil }
         accepted(outcome)
         switch outcome {
         case .created(let record) where record.id == request.id:

@@ -136,8 +136,13 @@ enum Scripts {
     /// key name or '' (an Idempotency-Key's create step), '1' when the params are shared or '',
     /// shared params JSON, count, then per request 10 fields: id, app, func, dest, sender,
     /// params ('' when shared), headers, timeout, endpoint, traceparent; last, the failed TTL
-    /// in ms (PROXY_FAILED_TTL).
-    /// {'ok', created, ids routed to push} or {'dup', record} (the claimed id exists).
+    /// in ms (PROXY_FAILED_TTL); then the timeline's name for a consumer on the creating
+    /// replica that takes a single request at once, or '' (RPCStore's local fast path), and
+    /// the lease seconds.
+    /// {'ok', created, ids routed to push, 1 when leased at once} or {'dup', record} (the
+    /// claimed id exists). A request is leased at once only when its pair has no endpoint and
+    /// nothing queued, so it never overtakes queued work: lease token 1, attempt 1, on the
+    /// shard's lease set like any lease (its expiry redelivers it), and nothing published.
     static let create = RedisScriptSource(prelude + #"""
     local ttl = tonumber(ARGV[1])
     local idem, shared = ARGV[2], ARGV[3]
@@ -147,6 +152,8 @@ enum Scripts {
     local longest = 0
     local pushed = 0
     local fttl = ARGV[6 + n * 10]
+    local direct = ARGV[7 + n * 10]
+    local leased = 0
     local created = cjson.encode({{fmt(t), 'created', ''}})
     for i = 0, n - 1 do
       local b = 6 + i * 10
@@ -167,10 +174,18 @@ enum Scripts {
       if life > longest then longest = life end
       redis.call('PEXPIRE', k, life)
       redis.call('ZADD', dlk, deadline, id)
-      if route(id, qk, ek, false) then pushed = pushed + 1 end
+      if n == 1 and direct ~= '' and redis.call('EXISTS', ek) == 0 and redis.call('LLEN', qk) == 0 then
+        local untilTime = t + tonumber(ARGV[8 + n * 10])
+        redis.call('HSET', k, 'state', 'processing', 'attempts', '1', 'lseq', '1', 'ltok', '1', 'lease', fmt(untilTime),
+          'tl', cjson.encode({{fmt(t), 'created', ''}, {fmt(t), 'leased', direct .. ', attempt 1'}}))
+        redis.call('ZADD', lsk, untilTime, id)
+        leased = 1
+      elseif route(id, qk, ek, false) then
+        pushed = pushed + 1
+      end
     end
     if shared ~= '' then redis.call('SET', KEYS[10], ARGV[4], 'PX', longest) end
-    return {'ok', fmt(t), pushed}
+    return {'ok', fmt(t), pushed, leased}
     """#)
 
     /// KEYS[1]: the Idempotency-Key's claim. ARGV: proposed id, request digest, lifetime ms

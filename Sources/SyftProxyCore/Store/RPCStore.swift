@@ -173,7 +173,15 @@ public protocol RPCStore: Sendable {
     /// a single request: a repeat of the same request returns the first one; the same key for
     /// another request throws ``IdempotencyKeyReused`` and stores nothing. A record lives
     /// until its deadline plus ``StoreSettings/requestTTL``, then the TTL from its end.
-    func create(_ requests: [NewRequest], idempotencyKey: IdempotencyKey?) async throws -> [CreateOutcome]
+    ///
+    /// With `consumer` (the local fast path: a consumer on this replica has room for one more
+    /// request of the pair), a single request without an Idempotency-Key whose pair has no
+    /// push endpoint and nothing queued is leased to that consumer in the same step, instead of
+    /// being queued and announced: it comes back `processing`, on its first attempt, with its
+    /// lease token, and the caller hands it to the consumer. It is stored and leased like any
+    /// other, so if that consumer or this replica dies, the lease's expiry delivers it again.
+    /// In every other case `consumer` is ignored and the request is queued as usual (`pending`).
+    func create(_ requests: [NewRequest], idempotencyKey: IdempotencyKey?, leasingTo consumer: InboxConsumer?) async throws -> [CreateOutcome]
 
     /// The record, or nil when unknown or expired. A pending request whose deadline has passed
     /// is reported failed even if no sweep has run yet.
@@ -240,7 +248,8 @@ public protocol RPCStore: Sendable {
     /// outcome stands for (the first one, for a repeated Idempotency-Key). Returns the outcome
     /// and the record as the wait left it; nil when the store accepted nothing. A store can
     /// start watching for the answer before the request exists, which saves reading it back.
-    func createAndWait(_ request: NewRequest, idempotencyKey: IdempotencyKey?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)?
+    /// `consumer` is as for ``create(_:idempotencyKey:leasingTo:)``: `accepted` sees the lease.
+    func createAndWait(_ request: NewRequest, idempotencyKey: IdempotencyKey?, leasingTo consumer: InboxConsumer?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)?
 
     /// Returns when work for this app and destination may have arrived, or at `deadline`.
     /// A spurious return is allowed; the caller leases again to find out.
@@ -358,8 +367,18 @@ extension RPCStore {
         try await self.answer(id: id, with: answer, leaseToken: nil)
     }
 
+    /// Requests queued for any consumer.
+    public func create(_ requests: [NewRequest], idempotencyKey: IdempotencyKey?) async throws -> [CreateOutcome] {
+        try await create(requests, idempotencyKey: idempotencyKey, leasingTo: nil)
+    }
+
+    /// A blocking send queued for any consumer.
     public func createAndWait(_ request: NewRequest, idempotencyKey: IdempotencyKey?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)? {
-        guard let outcome = try await create([request], idempotencyKey: idempotencyKey).first else { return nil }
+        try await createAndWait(request, idempotencyKey: idempotencyKey, leasingTo: nil, accepted: accepted)
+    }
+
+    public func createAndWait(_ request: NewRequest, idempotencyKey: IdempotencyKey?, leasingTo consumer: InboxConsumer?, accepted: @Sendable (CreateOutcome) -> Void) async throws -> (outcome: CreateOutcome, current: RPCRecord)? {
+        guard let outcome = try await create([request], idempotencyKey: idempotencyKey, leasingTo: consumer).first else { return nil }
         accepted(outcome)
         let record = outcome.record
         return (outcome, try await waitForFinal(id: record.id, until: record.deadline) ?? record)

@@ -25,6 +25,7 @@ public final class ProxyMetrics: Sendable {
         static var outcomes: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_outcomes", unitName: "total", helpText: "Requests that reached a final state through this replica") }
         static var duration: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_request_duration", unitName: "seconds", helpText: "Time from acceptance to answer") }
         static var deliveries: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_deliveries", unitName: "total", helpText: "Deliveries handed to apps") }
+        static var directDeliveries: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_direct_deliveries", unitName: "total", helpText: "Deliveries leased in their send's create step and handed in process to a consumer on this replica (also counted in rpc_deliveries_total)") }
         static var pushErrors: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_push_errors", unitName: "total", helpText: "Push deliveries that did not reach the app") }
         static var sweeps: MetricNameDescriptor { MetricNameDescriptor(metricName: "rpc_sweeps", unitName: "total", helpText: "Requests changed by the sweeper") }
         static var responses: MetricNameDescriptor { MetricNameDescriptor(metricName: "http_responses", unitName: "total", helpText: "HTTP responses by status code") }
@@ -68,6 +69,12 @@ public final class ProxyMetrics: Sendable {
     func delivered(count: Int, mode: String) {
         guard count > 0 else { return }
         registry.makeCounter(descriptor: Name.deliveries, labels: [("mode", mode)]).increment(by: Int64(count))
+    }
+
+    /// A delivery through the local fast path (LocalConsumers).
+    func deliveredDirectly(mode: String) {
+        delivered(count: 1, mode: mode)
+        registry.makeCounter(descriptor: Name.directDeliveries, labels: [("mode", mode)]).increment()
     }
 
     func webSocketOpened() { webSockets.increment(by: 1) }

@@ -15,6 +15,8 @@ public struct ProxyEnvironment: Sendable {
     public let adminKeys: APIKeys
     /// This replica's push outcomes per endpoint, written to the store once a second.
     public let endpointHealth = EndpointHealthRecorder()
+    /// This replica's consumers that take a request straight from its send (the local fast path).
+    let localConsumers = LocalConsumers()
     /// The SyftBox file transport, when PROXY_SYFTBOX_DATA_DIR is set.
     public let syftBox: SyftBoxTransport?
     let syftBoxRouting: SyftBoxRouting?

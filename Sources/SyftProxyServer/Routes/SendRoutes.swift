@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Synchronization
 import SyftProxyCore
 
 /// POST /rpc/send and POST /rpc/broadcast: where requests enter the proxy.
@@ -28,17 +29,24 @@ struct SendRoutes: Sendable {
         }
         let store = environment.store
         let metrics = environment.metrics
+        let logger = context.logger
+        // An Idempotency-Key's send has a claim step of its own; it takes the queue.
+        let reservation = idempotencyKey == nil ? environment.localConsumers.reserve(appName: new.appName, destination: new.destination) : nil
+        let handedOver = Atomic(false)
         let accepted: @Sendable (CreateOutcome) -> Void = { outcome in
             if case .created(let record) = outcome { metrics.accepted(record) }
+            if let reservation, !handedOver.exchange(true, ordering: .relaxed) { reservation.complete(outcome, store: store, logger: logger) }
         }
+        // A create that failed (or was cancelled) hands nothing over; its room is freed.
+        defer { if let reservation, !handedOver.exchange(true, ordering: .relaxed) { reservation.cancel() } }
         do {
             guard send.blocking else {
-                let outcome = try await store.create([new], idempotencyKey: idempotencyKey).first
+                let outcome = try await store.create([new], idempotencyKey: idempotencyKey, leasingTo: reservation?.kind).first
                 guard let outcome else { throw Self.acceptedNothing }
                 accepted(outcome)
                 return JSONResponse.make(outcome.record.statusJSON, headers: Self.headers(rateHeaders, outcome))
             }
-            guard let (outcome, current) = try await store.createAndWait(new, idempotencyKey: idempotencyKey, accepted: accepted) else {
+            guard let (outcome, current) = try await store.createAndWait(new, idempotencyKey: idempotencyKey, leasingTo: reservation?.kind, accepted: accepted) else {
                 throw Self.acceptedNothing
             }
             return try await blockingResponse(current, headers: Self.headers(rateHeaders, outcome))

@@ -41,7 +41,8 @@ struct ConnectRoute: Sendable {
                   let parameters = slot.parameters else { return nil }
             let session = SocketSession(
                 store: environment.store, parameters: parameters, metrics: environment.metrics, logger: logger,
-                leaseSeconds: configuration.leaseSeconds, maxMessageBytes: configuration.maxBodyBytes)
+                leaseSeconds: configuration.leaseSeconds, maxMessageBytes: configuration.maxBodyBytes,
+                localConsumers: environment.localConsumers)
             let headers = HTTPHeaders([(HTTPField.Name.replicaID.rawName, environment.replicaID)])
             return (headers, { socket, logger in
                 // WSCore answers graceful shutdown itself with an immediate close frame; run

@@ -12,15 +12,28 @@ import WSCore
 /// socket that dropped (closed by the app, a broken connection, no pong) counts the
 /// attempt, as an expired lease would, so a request that keeps killing its app still ends;
 /// a replica shutting down does not, since the app did nothing wrong.
-final class SocketSession: Sendable {
+///
+/// The socket is also a local consumer: a send on this replica for its pair, while it has
+/// room, leases the request to it in the create step and hands it over here (``take(_:)``),
+/// so the pair's queue is only read when work may wait there.
+final class SocketSession: LocalConsumer {
     private let store: any RPCStore
     private let parameters: ConnectParameters
     private let metrics: ProxyMetrics
     private let logger: Logger
     private let leaseSeconds: Double
     private let maxMessageBytes: Int
-    /// Items sent and not yet answered: request id to the lease token that fences the answer.
-    private let held = Mutex<[String: String]>([:])
+    private struct Slots {
+        /// Items sent and not yet answered: request id to the lease token that fences the answer.
+        var held: [String: String] = [:]
+        /// Room promised to sends on this replica whose requests are being created.
+        var reserved = 0
+        /// Set when the hand-back starts: nothing is taken after it.
+        var closed = false
+    }
+
+    private let slots = Mutex(Slots())
+    private let localConsumers: LocalConsumers?
     /// Fired when an item stops being held, so a full socket leases again.
     private let slotFreed = WakeSignal()
     private let stopRequested = WakeSignal()
@@ -32,8 +45,10 @@ final class SocketSession: Sendable {
     /// its pair marked as served (``pullConsumerWindow``) and away from SyftBox routing.
     private static let markRefreshSeconds = pullConsumerWindow / 3
 
-    init(store: any RPCStore, parameters: ConnectParameters, metrics: ProxyMetrics, logger: Logger, leaseSeconds: Double, maxMessageBytes: Int) {
+    init(store: any RPCStore, parameters: ConnectParameters, metrics: ProxyMetrics, logger: Logger, leaseSeconds: Double, maxMessageBytes: Int,
+         localConsumers: LocalConsumers? = nil) {
         self.store = store
+        self.localConsumers = localConsumers
         self.parameters = parameters
         self.metrics = metrics
         self.logger = logger
@@ -45,6 +60,8 @@ final class SocketSession: Sendable {
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         metrics.webSocketOpened()
         logger.info("websocket opened", metadata: ["app_name": "\(parameters.appName)", "destination": "\(parameters.destination)", "concurrency": "\(parameters.concurrency)"])
+        let pair = QueueName(appName: parameters.appName, destination: parameters.destination)
+        localConsumers?.add(self, for: pair)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.write(to: outbound) }
             group.addTask { await self.deliver() }
@@ -56,6 +73,7 @@ final class SocketSession: Sendable {
             _ = await group.next()
             group.cancelAll()
         }
+        localConsumers?.remove(self, for: pair)
         send.finish()
         let shuttingDown = stopping.withLock { $0 }
         // Not cancelled with the connection's task: the items must go back whatever ended it.
@@ -73,27 +91,48 @@ final class SocketSession: Sendable {
 
     // MARK: Server to app
 
+    /// Leases from the pair's queue only while work may wait there: after a wake-up or the
+    /// store's re-check tick, or after a lease that filled every free slot. A slot freed by an
+    /// answer leases nothing by itself: sends on this replica hand their requests over
+    /// directly, and ones queued meanwhile are found by the store's check on the next wait.
     private func deliver() async {
+        var mayHaveWork = true
+        var lastLease = Timestamp.now() - Self.markRefreshSeconds
         while !Task.isCancelled {
-            let free = parameters.concurrency - held.withLock { $0.count }
+            var free = freeSlots
             do {
-                // Shielded from cancellation: a lease the store granted must reach `held`, or
-                // its requests would sit out a whole lease before going out again.
-                let store = store, parameters = parameters
-                let leased = try await uncancelled { try await store.leaseInbox(appName: parameters.appName, destination: parameters.destination, max: max(0, free), consumer: .webSocket) }
-                if !leased.isEmpty {
-                    for record in leased {
-                        guard let token = record.leaseToken else { continue }
-                        held.withLock { $0[record.id] = token }
-                        send.yield(record.inboxJSON.compactString)
+                let markDue = Timestamp.now() - lastLease >= Self.markRefreshSeconds
+                if (mayHaveWork && free > 0) || markDue {
+                    // The lease holds its room as a send's reservation does, so the two
+                    // together never exceed the socket's concurrency.
+                    free = reserveFree()
+                    // Shielded from cancellation: a lease the store granted must reach the
+                    // held items, or its requests would sit out a whole lease first.
+                    let store = store, parameters = parameters, room = free
+                    let leased: [RPCRecord]
+                    do {
+                        leased = try await uncancelled { try await store.leaseInbox(appName: parameters.appName, destination: parameters.destination, max: room, consumer: .webSocket) }
+                    } catch {
+                        unreserve(room)
+                        throw error
+                    }
+                    lastLease = Timestamp.now()
+                    mayHaveWork = free > 0 && leased.count == free
+                    if !hold(leased, reserved: room) {
+                        // Closed while the lease ran, after the hand-back: give these back too.
+                        for record in leased {
+                            guard let token = record.leaseToken else { continue }
+                            _ = try? await uncancelled { try await store.releaseLease(id: record.id, token: token) }
+                        }
                     }
                     metrics.delivered(count: leased.count, mode: "websocket")
-                    continue
+                    if !leased.isEmpty { continue }
                 }
                 if free > 0 {
-                    try await store.waitForInbox(appName: parameters.appName, destination: parameters.destination, until: Timestamp.now() + Self.markRefreshSeconds)
+                    try await store.waitForInbox(appName: parameters.appName, destination: parameters.destination, until: lastLease + Self.markRefreshSeconds)
+                    mayHaveWork = true
                 } else {
-                    await slotFreed.wait(timeout: .seconds(Self.markRefreshSeconds))
+                    await slotFreed.wait(timeout: .seconds(max(0.01, lastLease + Self.markRefreshSeconds - Timestamp.now())))
                 }
             } catch {
                 if Task.isCancelled { return }
@@ -101,6 +140,58 @@ final class SocketSession: Sendable {
                 try? await Task.sleep(for: .seconds(1))
             }
         }
+    }
+
+    private var freeSlots: Int {
+        slots.withLock { max(0, parameters.concurrency - $0.held.count - $0.reserved) }
+    }
+
+    private func reserveFree() -> Int {
+        slots.withLock { slots in
+            let free = max(0, parameters.concurrency - slots.held.count - slots.reserved)
+            slots.reserved += free
+            return free
+        }
+    }
+
+    private func unreserve(_ count: Int) {
+        slots.withLock { $0.reserved = max(0, $0.reserved - count) }
+    }
+
+    /// Turns `reserved` slots into the leased items held in them, and sends the items; false,
+    /// sending nothing, once closed.
+    private func hold(_ records: [RPCRecord], reserved: Int) -> Bool {
+        let open = slots.withLock { slots -> Bool in
+            slots.reserved = max(0, slots.reserved - reserved)
+            guard !slots.closed else { return false }
+            for record in records { if let token = record.leaseToken { slots.held[record.id] = token } }
+            return true
+        }
+        if open { for record in records { send.yield(record.inboxJSON.compactString) } }
+        return open
+    }
+
+    // MARK: LocalConsumer
+
+    var kind: InboxConsumer { .webSocket }
+
+    func reserve() -> Bool {
+        slots.withLock { slots in
+            guard !slots.closed, !stopping.withLock({ $0 }), slots.held.count + slots.reserved < parameters.concurrency else { return false }
+            slots.reserved += 1
+            return true
+        }
+    }
+
+    func cancelReservation() {
+        slots.withLock { $0.reserved = max(0, $0.reserved - 1) }
+        slotFreed.fire()
+    }
+
+    func take(_ record: RPCRecord) -> Bool {
+        guard hold([record], reserved: 1) else { return false }
+        metrics.deliveredDirectly(mode: "websocket")
+        return true
     }
 
     private func write(to outbound: WebSocketOutboundWriter) async {
@@ -118,7 +209,7 @@ final class SocketSession: Sendable {
     private func renew() async {
         let interval = Duration.milliseconds(Int(leaseSeconds * 1000 / 3))
         while (try? await Task.sleep(for: interval)) != nil {
-            for (id, token) in held.withLock({ $0 }) {
+            for (id, token) in slots.withLock({ $0.held }) {
                 guard let renewal = try? await store.renewLease(id: id, token: token), renewal != .renewed else { continue }
                 // Answered meanwhile, timed out, or taken over: nothing left to hold.
                 forget(id, token: token)
@@ -128,9 +219,10 @@ final class SocketSession: Sendable {
 
     /// Gives every held item back; see the type's comment for when the attempt counts.
     private func handBack(dropped: Bool) async {
-        let items = held.withLock { held in
-            defer { held.removeAll() }
-            return held
+        let items = slots.withLock { slots in
+            slots.closed = true
+            defer { slots.held.removeAll() }
+            return slots.held
         }
         let store = store
         for (id, token) in items {
@@ -184,7 +276,7 @@ final class SocketSession: Sendable {
     }
 
     private func record(_ answer: RPCAnswer, for id: String) async {
-        guard let token = held.withLock({ $0[id] }) else {
+        guard let token = slots.withLock({ $0.held[id] }) else {
             return reply(await notHeld(id))
         }
         do {
@@ -220,9 +312,9 @@ final class SocketSession: Sendable {
     }
 
     private func forget(_ id: String, token: String) {
-        let removed = held.withLock { held -> Bool in
-            guard held[id] == token else { return false }
-            held.removeValue(forKey: id)
+        let removed = slots.withLock { slots -> Bool in
+            guard slots.held[id] == token else { return false }
+            slots.held.removeValue(forKey: id)
             return true
         }
         if removed { slotFreed.fire() }

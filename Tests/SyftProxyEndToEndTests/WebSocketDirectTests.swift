@@ -1,0 +1,81 @@
+import Foundation
+import SyftProxyCore
+import SyftProxyTestSupport
+import Testing
+
+/// The local fast path against real `syft-proxy serve` processes: a send on the replica that
+/// holds a socket for its pair is leased to that socket in the create step and handed over in
+/// process, and is still stored like any lease.
+@Suite(.serialized) struct WebSocketDirectTests {
+    @Test(arguments: WebSocketTests.Store.allCases)
+    func sendsOnTheSocketsReplicaAreHandedOverDirectly(store: WebSocketTests.Store) async throws {
+        let (proxy, stop) = try await WebSocketTests().launch(store)
+        defer { stop() }
+        let http = HTTP(baseURL: proxy.baseURL)
+        let socket = try await TestSocket.connect(proxy.baseURL, concurrency: 4)
+        let answering = Task {
+            var answered = 0
+            while !Task.isCancelled {
+                let items = socket.items
+                for item in items[answered...] { socket.answer(item) }
+                answered = items.count
+                try await Task.sleep(for: .milliseconds(2))
+            }
+        }
+        defer { answering.cancel() }
+        for n in 0..<20 {
+            let answer = try await send(http, params: ["a": .int(n), "b": 1], blocking: true, timeout: 10)
+            #expect(answer.json?["status"] == "completed")
+            #expect(answer.json?["result"]?.doubleValue == Double(n + 1))
+        }
+        let metrics = try await http.get("/metrics").text
+        #expect(metrics.contains(#"rpc_direct_deliveries_total{mode="websocket"} 20"#), "\(metrics.split(separator: "\n").filter { $0.contains("deliveries") })")
+        #expect(metrics.contains(#"rpc_deliveries_total{mode="websocket"} 20"#))
+        #expect(socket.items.allSatisfy { $0["attempts"]?.intValue == 1 })
+    }
+
+    /// Sends to a full socket queue up; the socket takes them, oldest first, as it frees.
+    @Test func aFullSocketGetsTheRestFromItsQueueInOrder() async throws {
+        let (proxy, stop) = try await WebSocketTests().launch(.redis)
+        defer { stop() }
+        let http = HTTP(baseURL: proxy.baseURL)
+        let socket = try await TestSocket.connect(proxy.baseURL, concurrency: 2)
+        var ids: [String] = []
+        for n in 0..<6 { ids.append(try #require(try await send(http, params: ["a": .int(n), "b": 0]).json?["id"]?.stringValue)) }
+        var answered = 0
+        while answered < 6 {
+            try await socket.waitForItems(answered + 1)
+            try await Task.sleep(for: .milliseconds(100))
+            let items = socket.items
+            #expect(items.count - answered <= 2, "\(items.count - answered) unanswered items on a socket of concurrency 2")
+            socket.answer(items[answered])
+            answered += 1
+        }
+        #expect(socket.items.compactMap { $0["id"]?.stringValue } == ids)
+        let metrics = try await http.get("/metrics").text
+        #expect(metrics.contains(#"rpc_direct_deliveries_total{mode="websocket"} 2"#))
+        for id in ids { #expect(try await waitForStatus(http, id: id, until: isFinal)?["status"] == "completed") }
+    }
+
+    /// The replica holding a directly leased request dies with it: the lease's expiry delivers
+    /// it again, to a socket on another replica, and its sender reads the answer there.
+    @Test func aDirectLeaseOfAReplicaThatDiesIsDeliveredAgain() async throws {
+        let cluster = try await Cluster.launch(replicas: 2, environment: ["PROXY_LEASE_SECONDS": "2"])
+        defer { cluster.stop() }
+        let doomed = try await TestSocket.connect(cluster.replicas[0].baseURL)
+        let id = try #require(try await send(cluster.http(0), params: ["a": 40, "b": 2]).json?["id"]?.stringValue)
+        try await doomed.waitForItems(1)
+        let metrics = try await cluster.http(0).get("/metrics").text
+        #expect(metrics.contains(#"rpc_direct_deliveries_total{mode="websocket"} 1"#))
+        cluster.replicas[0].kill9()
+        let survivor = try await TestSocket.connect(cluster.replicas[1].baseURL)
+        try await survivor.waitForItems(1, within: 15)
+        let item = try #require(survivor.items.first)
+        #expect(item["id"]?.stringValue == id)
+        #expect(item["attempts"]?.intValue == 2)
+        survivor.answer(item)
+        let status = try await waitForStatus(cluster.http(1), id: id, until: isFinal)
+        #expect(status?["status"] == "completed")
+        #expect(status?["result"]?.doubleValue == 42)
+    }
+}
