@@ -133,6 +133,5 @@ extension RedisStore {
     /// The token of a request's first lease: the create script's, as its lease counter starts.
     static let firstLeaseToken = "1"
 
-
     static func milliseconds(_ seconds: Double) -> Int { Int((seconds * 1000).rounded(.up)) }
 }
