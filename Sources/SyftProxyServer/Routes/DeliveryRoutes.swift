@@ -41,10 +41,38 @@ struct DeliveryRoutes: Sendable {
         while true {
             leased = try await store.leaseInbox(appName: appName, destination: destination, max: Int(max))
             if !leased.isEmpty || Timestamp.now() >= deadline || Task.isCancelled { break }
-            try await store.waitForInbox(appName: appName, destination: destination, until: deadline)
+            if let handed = try await waitForWork(appName: appName, destination: destination, until: deadline) {
+                environment.metrics.deliveredDirectly(mode: "pull")
+                return JSONResponse.make(["requests": [handed.inboxJSON]])
+            }
         }
         environment.metrics.delivered(count: leased.count, mode: "pull")
         return JSONResponse.make(["requests": .array(leased.map(\.inboxJSON))])
+    }
+
+    /// Waits for the pair's queue, while standing as a local consumer: a send on this replica
+    /// may hand its request over directly, which is then returned.
+    private func waitForWork(appName: String, destination: String, until deadline: Double) async throws -> RPCRecord? {
+        let store = environment.store
+        let waiter = InboxWaiter()
+        let pair = QueueName(appName: appName, destination: destination)
+        environment.localConsumers.add(waiter, for: pair)
+        defer { environment.localConsumers.remove(waiter, for: pair) }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await store.waitForInbox(appName: appName, destination: destination, until: deadline) }
+                group.addTask { await waiter.waitForDelivery() }
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch {
+            // A request handed over meanwhile is leased to this poll: give it back, uncounted.
+            if let handed = waiter.close(), let token = handed.leaseToken {
+                _ = try? await uncancelled { try await store.releaseLease(id: handed.id, token: token) }
+            }
+            throw error
+        }
+        return waiter.close()
     }
 
     func reply(_ request: Request, context: ProxyRequestContext) async throws -> Response {
