@@ -211,17 +211,10 @@ public final class RedisStore: RPCStore {
         let reply = try await evaluate(
             scripts.sweep, shard, [],
             [String(settings.maximumAttempts), JSONValue.format(settings.leaseSeconds), String(Self.sweepBatch),
-             JSONValue.format(settings.requestTTL), String(AdminLimits.indexTrimPerTick)])
+             JSONValue.format(settings.requestTTL), String(AdminLimits.indexTrimPerTick)] + trimArguments)
         let counts = (reply.array ?? []).map { Int($0.int ?? 0) }
-        guard counts.count == 4 else { throw StoreError.corrupt("sweep answered \(reply)") }
-        var report = SweepReport(timedOut: counts[0], redelivered: counts[1], exhausted: counts[2])
-        // After the sweep, so requests it just failed are trimmed in the same tick.
-        let trim = try await evaluate(scripts.trimQueues, shard, [], trimArguments)
-        let trimCounts = (trim.array ?? []).map { Int($0.int ?? 0) }
-        guard trimCounts.count == 3 else { throw StoreError.corrupt("queue trim answered \(trim)") }
-        report.trimmedIDs = trimCounts[0]
-        report.forgottenQueues = trimCounts[1]
-        return report
+        guard counts.count == 7 else { throw StoreError.corrupt("sweep answered \(reply)") }
+        return SweepReport(timedOut: counts[0], redelivered: counts[1], exhausted: counts[2], trimmedIDs: counts[4], forgottenQueues: counts[5])
     }
 
     public func waitForFinal(id: String, until deadline: Double) async throws -> RPCRecord? {
@@ -448,7 +441,6 @@ struct LoadedScripts: Sendable {
     let registerEndpoint = RedisScript(Scripts.registerEndpoint.source)
     let publishSchema = RedisScript(Scripts.publishSchema.source)
     let stats = RedisScript(Scripts.stats.source)
-    let trimQueues = RedisScript(Scripts.trimQueues.source)
     let rateLimit = RedisScript(Scripts.rateLimit.source)
     let markSyftBox = RedisScript(Scripts.markSyftBox.source)
     let adminPage = RedisScript(Scripts.adminPage.source)

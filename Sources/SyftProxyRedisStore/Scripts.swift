@@ -291,12 +291,65 @@ enum Scripts {
     return {'ok', recordReply(id)}
     """#)
 
+    /// The sweep's queue step, `trimStep(queues per step, ids per step, ids per queue)` -> {ids
+    /// trimmed, queues forgotten, 1 when this step finished a walk}.
+    ///
+    /// One step of a walk over the shard's set of pull queues, shared by every replica (the SSCAN
+    /// cursor lives in `queuewalk`), so each queue is visited once per walk however many
+    /// replicas sweep. At each queue visited, ids of requests that ended (record gone, or
+    /// completed or failed) are removed from the head of the list, order kept; a queue left
+    /// empty leaves the set. The walk adds up the lengths it sees and publishes the sum as the
+    /// pull total when it wraps around. Work per step: at most `ids per step` record reads plus
+    /// a few commands per queue SSCAN returns.
+    static let queueTrimStep = #"""
+    local function trimStep(queuesPerStep, idBudget, perQueue)
+      local queues = qset
+      local cursor = redis.call('HGET', walk, 'cursor') or '0'
+      local counted = tonumber(redis.call('HGET', walk, 'counted') or '0')
+      local scan = redis.call('SSCAN', queues, cursor, 'COUNT', queuesPerStep)
+      local trimmed, forgotten = 0, 0
+      for _, q in ipairs(scan[2]) do
+        local n = redis.call('LLEN', q)
+        if n > 0 and idBudget > 0 then
+          local ids = redis.call('LRANGE', q, 0, math.min(perQueue, idBudget) - 1)
+          idBudget = idBudget - #ids
+          local live = {}
+          for _, id in ipairs(ids) do
+            local state = redis.call('HGET', rkey(id), 'state')
+            if state and state ~= 'completed' and state ~= 'failed' then live[#live + 1] = id end
+          end
+          if #live < #ids then
+            redis.call('LTRIM', q, #ids, -1)
+            for i = #live, 1, -1 do redis.call('LPUSH', q, live[i]) end
+            trimmed = trimmed + #ids - #live
+            n = n - (#ids - #live)
+          end
+        end
+        if n == 0 then
+          redis.call('SREM', queues, q)
+          forgotten = forgotten + 1
+        else
+          counted = counted + n
+        end
+      end
+      if scan[1] == '0' then
+        redis.call('HSET', walk, 'cursor', '0', 'counted', '0', 'total', counted)
+        return {trimmed, forgotten, 1}
+      end
+      redis.call('HSET', walk, 'cursor', scan[1], 'counted', counted)
+      return {trimmed, forgotten, 0}
+    end
+
+    """#
+
     /// KEYS: the shard's 9. ARGV: max attempts, lease seconds as text, batch size, request TTL
-    /// seconds, index entries to check. {timed out, redelivered, exhausted, index entries
-    /// trimmed}. The admin indexes are walked from their oldest entries older than the TTL
+    /// seconds, index entries to check, then ``queueTrimStep``'s three budgets. {timed out,
+    /// redelivered, exhausted, index entries trimmed, queue ids trimmed, queues forgotten, walk
+    /// finished}. One script per shard and tick: the queue step runs after the sweep, so
+    /// requests it just failed are trimmed in the same tick. The admin indexes are walked from their oldest entries older than the TTL
     /// (younger ones cannot have expired), a bounded step per tick with the walk's place kept in
     /// the queue-walk hash; entries whose record is gone are removed.
-    static let sweep = RedisScriptSource(prelude + #"""
+    static let sweep = RedisScriptSource(prelude + queueTrimStep + #"""
     local maxAttempts, leaseText, batch = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
     local t = now()
     local timedOut, redelivered, exhausted = 0, 0, 0
@@ -338,7 +391,8 @@ enum Scripts {
       trimmed = trimmed + #gone
       if #members < budget then redis.call('HSET', walk, pair[2], '-') else redis.call('HSET', walk, pair[2], members[#members]) end
     end
-    return {timedOut, redelivered, exhausted, trimmed}
+    local q = trimStep(tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
+    return {timedOut, redelivered, exhausted, trimmed, q[1], q[2], q[3]}
     """#)
 
     /// KEYS: the shard's 9, the record. ARGV: id, lease seconds, lease token. 1 renewed, 0 lost
@@ -475,7 +529,7 @@ enum Scripts {
 
     /// KEYS: the shard's 9. ARGV: most queues to count one by one. The shard's {pull queued,
     /// push queued, leased}. With more
-    /// queues than that, the pull count is the total the last complete walk of ``trimQueues``
+    /// queues than that, the pull count is the total the last complete walk of the sweep's queue step (``queueTrimStep``)
     /// found, so the work here never grows with the number of queues.
     static let stats = RedisScriptSource(prelude + #"""
     local queues = qset
@@ -488,54 +542,7 @@ enum Scripts {
     return {pull, redis.call('LLEN', pushk), redis.call('ZCARD', lsk)}
     """#)
 
-    /// KEYS: the shard's 9. ARGV: queues per step, ids per step, ids per queue. {ids trimmed, queues forgotten,
-    /// 1 when this step finished a walk}.
-    ///
-    /// One step of a walk over the shard's set of pull queues, shared by every replica (the SSCAN
-    /// cursor lives in `queuewalk`), so each queue is visited once per walk however many
-    /// replicas sweep. At each queue visited, ids of requests that ended (record gone, or
-    /// completed or failed) are removed from the head of the list, order kept; a queue left
-    /// empty leaves the set. The walk adds up the lengths it sees and publishes the sum as the
-    /// pull total when it wraps around. Work per step: at most `ids per step` record reads plus
-    /// a few commands per queue SSCAN returns.
-    static let trimQueues = RedisScriptSource(prelude + #"""
-    local queuesPerStep, idBudget, perQueue = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-    local queues = qset
-    local cursor = redis.call('HGET', walk, 'cursor') or '0'
-    local counted = tonumber(redis.call('HGET', walk, 'counted') or '0')
-    local scan = redis.call('SSCAN', queues, cursor, 'COUNT', queuesPerStep)
-    local trimmed, forgotten = 0, 0
-    for _, q in ipairs(scan[2]) do
-      local n = redis.call('LLEN', q)
-      if n > 0 and idBudget > 0 then
-        local ids = redis.call('LRANGE', q, 0, math.min(perQueue, idBudget) - 1)
-        idBudget = idBudget - #ids
-        local live = {}
-        for _, id in ipairs(ids) do
-          local state = redis.call('HGET', rkey(id), 'state')
-          if state and state ~= 'completed' and state ~= 'failed' then live[#live + 1] = id end
-        end
-        if #live < #ids then
-          redis.call('LTRIM', q, #ids, -1)
-          for i = #live, 1, -1 do redis.call('LPUSH', q, live[i]) end
-          trimmed = trimmed + #ids - #live
-          n = n - (#ids - #live)
-        end
-      end
-      if n == 0 then
-        redis.call('SREM', queues, q)
-        forgotten = forgotten + 1
-      else
-        counted = counted + n
-      end
-    end
-    if scan[1] == '0' then
-      redis.call('HSET', walk, 'cursor', '0', 'counted', '0', 'total', counted)
-      return {trimmed, forgotten, 1}
-    end
-    redis.call('HSET', walk, 'cursor', scan[1], 'counted', counted)
-    return {trimmed, forgotten, 0}
-    """#)
+
 }
 
 /// A script's text; the store wraps each in the client's script type (which knows its SHA1).
