@@ -7,7 +7,7 @@ import SyftProxyTestSupport
 /// Redis Cluster, and one redis-server over TLS, measured in one run so the figures compare.
 struct RedisModesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "redis-modes", abstract: "Round trips on a single Redis, a three-master cluster and TLS, with Redis commands per round trip.")
+        commandName: "redis-modes", abstract: "Pull, push and WebSocket round trips on a single Redis, a three-master cluster and TLS, with Redis commands per round trip.")
 
     @Option(help: "Seconds per measured cell.") var duration = 3.0
     @Option(help: "Concurrency levels, comma separated.") var concurrency = "1,16,64"
@@ -93,6 +93,12 @@ enum RedisModes {
         guard registered == 200 else { throw BenchError("push endpoint registration answered \(registered)") }
         try await measureRoundTrips("push", app: "modes-push", destination: "push@bench.local", base: base, deployment, load: load, levels: levels, seconds: seconds, into: &report)
         await pushApp.stop()
+
+        let sockets = runSocketResponders(urls: [base], app: "modes-socket", destination: "socket@bench.local", consumers: 4)
+        try await Task.sleep(for: .milliseconds(300))
+        try await measureRoundTrips("websocket", app: "modes-socket", destination: "socket@bench.local", base: base, deployment, load: load, levels: levels, seconds: seconds, into: &report)
+        sockets.cancel()
+        _ = await sockets.value
     }
 
     /// Blocking round trips to `app` at each level, then the Redis commands one costs.
