@@ -42,7 +42,7 @@ import Testing
         #expect(try reader.next() == nil)
     }
 
-    @Test func reads() throws {
+    @Test func everySplitIntoTwoReads() throws {
         // Splits at every offset into two reads: each boundary a socket could produce.
         let bytes = Array(Self.stream.utf8)
         for split in 1..<bytes.count {
