@@ -240,7 +240,8 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
-        // Processes the end-to-end suites drive: proxy replicas and throwaway redis-servers.
+        // Processes the end-to-end suites drive: proxy replicas, throwaway redis-servers and
+        // nats-servers, and the NATS client the benchmark's request-reply anchor runs on.
         .target(
             name: "SyftProxyTestSupport",
             dependencies: [
@@ -248,6 +249,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/SyftProxyTestSupport"

@@ -3,7 +3,8 @@
 set -euo pipefail
 
 # chromium and chromium-driver: the dashboard's browser test (python-tests/test_dashboard.py).
-packages=(libhiredis-dev zlib1g-dev redis-server redis-tools openssl pkg-config chromium chromium-driver)
+# nats-server: the NATS request-reply tests and the benchmark's round-trip anchor.
+packages=(libhiredis-dev zlib1g-dev redis-server redis-tools openssl pkg-config chromium chromium-driver nats-server)
 missing=()
 # The Python compatibility suite needs a python3 with venv; Debian splits it into a package.
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then packages+=(python3 python3-venv); fi

@@ -48,6 +48,7 @@ struct RunCommand: AsyncParsableCommand {
         let redis = try await RedisServerProcess.launch()
         defer { redis.stop() }
         try await measureRawRedis(redis: redis, levels: levels, seconds: seconds, into: &report)
+        try await measureNATS(levels: levels, seconds: seconds, into: &report)
 
         for (store, replicaCounts) in [("redis", [1, 3]), ("memory", [1])] {
             for replicas in replicaCounts {

@@ -16,16 +16,22 @@ struct Report {
         cells.first { $0.scenario == "baseline: HTTP echo" && $0.level == level }?.measurement
     }
 
+    /// The round-trip anchor; absent when nats-server is not installed.
+    private func natsAnchor(_ level: Int) -> Measurement? {
+        cells.first { $0.scenario == "baseline: NATS request-reply" && $0.level == level }?.measurement
+    }
+
     func print() {
-        Swift.print(String(format: "%-44@ %5@ %10@ %9@ %9@ %9@ %9@ %7@ %10@ %9@", "scenario" as NSString, "conc" as NSString, "req/s" as NSString,
-                           "p50 ms" as NSString, "p90 ms" as NSString, "p99 ms" as NSString, "max ms" as NSString, "errors" as NSString, "x echo r/s" as NSString, "x echo p50" as NSString))
+        Swift.print(String(format: "%-44@ %5@ %10@ %9@ %9@ %9@ %9@ %7@ %10@ %9@ %10@", "scenario" as NSString, "conc" as NSString, "req/s" as NSString,
+                           "p50 ms" as NSString, "p90 ms" as NSString, "p99 ms" as NSString, "max ms" as NSString, "errors" as NSString, "x echo r/s" as NSString, "x echo p50" as NSString, "x nats p50" as NSString))
         for cell in cells {
             let m = cell.measurement
             let base = baseline(cell.level)
             let rateRatio = base.map { m.perSecond / max($0.perSecond, 1) } ?? 0
             let latencyRatio = base.map { m.milliseconds(50) / max($0.milliseconds(50), 0.001) } ?? 0
-            Swift.print(String(format: "%-44@ %5d %10.0f %9.3f %9.3f %9.3f %9.3f %7d %10.3f %9.2f", cell.scenario as NSString, cell.level, m.perSecond,
-                               m.milliseconds(50), m.milliseconds(90), m.milliseconds(99), m.maxMilliseconds, m.errors, rateRatio, latencyRatio))
+            let natsRatio = natsAnchor(cell.level).map { m.milliseconds(50) / max($0.milliseconds(50), 0.001) } ?? 0
+            Swift.print(String(format: "%-44@ %5d %10.0f %9.3f %9.3f %9.3f %9.3f %7d %10.3f %9.2f %10.2f", cell.scenario as NSString, cell.level, m.perSecond,
+                               m.milliseconds(50), m.milliseconds(90), m.milliseconds(99), m.maxMilliseconds, m.errors, rateRatio, latencyRatio, natsRatio))
         }
         Swift.print("")
         for (name, value) in rates.sorted(by: { $0.key < $1.key }) {
@@ -50,6 +56,10 @@ struct Report {
                 if let base = baseline(cell.level) {
                     json["ratio_to_echo_per_second"] = cell.measurement.perSecond / max(base.perSecond, 1)
                     json["ratio_to_echo_p50"] = cell.measurement.milliseconds(50) / max(base.milliseconds(50), 0.001)
+                }
+                if let anchor = natsAnchor(cell.level) {
+                    json["ratio_to_nats_per_second"] = cell.measurement.perSecond / max(anchor.perSecond, 1)
+                    json["ratio_to_nats_p50"] = cell.measurement.milliseconds(50) / max(anchor.milliseconds(50), 0.001)
                 }
                 return json
             },
