@@ -18,10 +18,10 @@ struct CodecCommand: ParsableCommand {
         let allocator = ByteBufferAllocator()
         let shape = CodecShapes()
         if cell != "decode" {
-            let frame = try RedisCommand(shape.evalsha).wireBytes(allocator: allocator)
+            let frame = try RedisCommand(shape.evalsha).wireBytes()
             report("encode EVALSHA (\(shape.evalsha.count) arguments, \(frame.readableBytes) bytes)", try time {
                 var bytes = 0
-                for _ in 0..<iterations { bytes &+= try RedisCommand(shape.evalsha).wireBytes(allocator: allocator).readableBytes }
+                for _ in 0..<iterations { bytes &+= try RedisCommand(shape.evalsha).wireBytes().readableBytes }
                 return bytes
             })
         }

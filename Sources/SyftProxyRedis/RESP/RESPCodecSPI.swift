@@ -5,8 +5,8 @@ import NIOCore
 
 extension RedisCommand {
     /// The bytes `RedisConnection` writes for this command.
-    @_spi(Codec) public func wireBytes(allocator: ByteBufferAllocator) throws -> ByteBuffer {
-        try encode(allocator: allocator)
+    @_spi(Codec) public func wireBytes() throws -> ByteBuffer {
+        try encoded()
     }
 }
 
