@@ -1,53 +1,91 @@
 import NIOCore
 
-/// Writes a RESP array of bulk strings into a buffer sized for it up front, so the frame is
-/// allocated once and never grows. The byte layout is hiredis' `redisFormatCommandArgv`'s,
-/// which the tests check byte for byte.
+/// Writes a RESP array of bulk strings into memory sized for it up front: the frame is
+/// allocated once, never grows, and each argument is one `memcpy`. The byte layout is
+/// hiredis' `redisFormatCommandArgv`'s, which the tests check byte for byte.
 struct RESPFrameWriter {
-    private(set) var buffer: ByteBuffer
-    let count: Int
+    private let out: UnsafeMutableRawBufferPointer
+    private(set) var position = 0
     private(set) var nameOffset = 0
     private(set) var nameLength = 0
-    private var written = 0
 
-    /// Frames come from the system allocator whatever connection writes them; a command is
+    /// Frames come from the system allocator whatever connection writes them: a command is
     /// built before it knows its connection.
     private static let allocator = ByteBufferAllocator()
 
-    init(size: Int, count: Int) {
-        self.count = count
-        buffer = Self.allocator.buffer(capacity: size)
-        buffer.writeLengthLine(marker: UInt8(ascii: "*"), count)
-    }
+    private init(_ out: UnsafeMutableRawBufferPointer) { self.out = out }
 
     static func headerSize(count: Int) -> Int { 3 + count.decimalDigits }
 
     static func size(ofBulk length: Int) -> Int { 5 + length.decimalDigits + length }
 
+    /// A buffer holding exactly the frame `body` writes after the `*count` header; `size` is
+    /// what `headerSize` and `size(ofBulk:)` add up to for the same arguments.
+    static func frame(size: Int, count: Int, _ body: (inout RESPFrameWriter) -> Void) -> (buffer: ByteBuffer, nameOffset: Int, nameLength: Int) {
+        var buffer = allocator.buffer(capacity: size)
+        var name = (offset: 0, length: 0)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+            // Never past what was sized, even if a caller's sum were wrong.
+            var writer = RESPFrameWriter(UnsafeMutableRawBufferPointer(rebasing: out.prefix(size)))
+            writer.writeLengthLine(marker: UInt8(ascii: "*"), count)
+            body(&writer)
+            name = (writer.nameOffset, writer.nameLength)
+            return writer.position
+        }
+        return (buffer, name.offset, name.length)
+    }
+
     mutating func append(_ argument: String) {
-        let length = argument.utf8.count
-        startArgument(length: length)
-        buffer.writeString(argument)
-        buffer.writeCRLF()
+        var argument = argument
+        // Native strings are contiguous UTF-8 already; withUTF8 copies only one that is not.
+        argument.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
     mutating func append(_ argument: [UInt8]) {
-        startArgument(length: argument.count)
-        buffer.writeBytes(argument)
-        buffer.writeCRLF()
+        argument.withUnsafeBytes { append($0) }
     }
 
-    private mutating func startArgument(length: Int) {
-        buffer.writeLengthLine(marker: UInt8(ascii: "$"), length)
-        if written == 0 {
-            nameOffset = buffer.writerIndex - buffer.readerIndex
-            nameLength = length
+    private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        writeLengthLine(marker: UInt8(ascii: "$"), bytes.count)
+        // The header comes first, so offset 0 means no argument yet: this one is the name.
+        if nameOffset == 0 {
+            nameOffset = position
+            nameLength = bytes.count
         }
-        written += 1
+        guard position + bytes.count + 2 <= out.count else { return }
+        if !bytes.isEmpty {
+            UnsafeMutableRawBufferPointer(rebasing: out[position..<position + bytes.count]).copyMemory(from: bytes)
+        }
+        position += bytes.count
+        writeCRLF()
     }
 
-    /// The arguments of a frame this writer produced. A frame it did not produce (which
-    /// cannot happen through `RedisCommand`) reads as far as it is well formed.
+    /// `*N\r\n` or `$N\r\n`, digits written in place: a String for them would cost an
+    /// allocation per argument.
+    private mutating func writeLengthLine(marker: UInt8, _ value: Int) {
+        let digits = value.decimalDigits
+        guard position + digits + 3 <= out.count else { return }
+        out[position] = marker
+        var rest = value
+        var index = position + digits
+        repeat {
+            out[index] = UInt8(truncatingIfNeeded: 48 + rest % 10)
+            rest /= 10
+            index -= 1
+        } while index > position
+        position += digits + 1
+        writeCRLF()
+    }
+
+    private mutating func writeCRLF() {
+        guard position + 2 <= out.count else { return }
+        out[position] = 13
+        out[position + 1] = 10
+        position += 2
+    }
+
+    /// The arguments of a frame this writer produced, read back; a frame it did not produce
+    /// (which `RedisCommand` never holds) reads as far as it is well formed.
     static func arguments(in frame: ByteBuffer, count: Int) -> [[UInt8]] {
         var reader = frame
         var arguments: [[UInt8]] = []
@@ -78,30 +116,6 @@ extension Int {
 }
 
 extension ByteBuffer {
-    /// `*N\r\n` or `$N\r\n`, written in place: a String for the digits would cost an allocation
-    /// per argument.
-    fileprivate mutating func writeLengthLine(marker: UInt8, _ value: Int) {
-        let digits = value.decimalDigits
-        // Exactly what the line needs: asking for more would grow a buffer sized to the byte.
-        writeWithUnsafeMutableBytes(minimumWritableBytes: digits + 3) { out in
-            out[0] = marker
-            var rest = value
-            var index = digits
-            repeat {
-                out[index] = UInt8(truncatingIfNeeded: 48 + rest % 10)
-                rest /= 10
-                index -= 1
-            } while index > 0
-            out[digits + 1] = 13
-            out[digits + 2] = 10
-            return digits + 3
-        }
-    }
-
-    fileprivate mutating func writeCRLF() {
-        writeInteger(UInt16(0x0D0A), endianness: .big)
-    }
-
     fileprivate mutating func readLengthLine(marker: UInt8) -> Int? {
         guard readInteger(as: UInt8.self) == marker else { return nil }
         var value = 0

@@ -21,24 +21,24 @@ public struct RedisCommand: Sendable {
     public init(_ arguments: [String]) {
         var size = RESPFrameWriter.headerSize(count: arguments.count)
         for argument in arguments { size += RESPFrameWriter.size(ofBulk: argument.utf8.count) }
-        var writer = RESPFrameWriter(size: size, count: arguments.count)
-        for argument in arguments { writer.append(argument) }
-        self.init(writer)
+        self.init(RESPFrameWriter.frame(size: size, count: arguments.count) { writer in
+            for argument in arguments { writer.append(argument) }
+        }, count: arguments.count)
     }
 
     public init(arguments: [[UInt8]]) {
         var size = RESPFrameWriter.headerSize(count: arguments.count)
         for argument in arguments { size += RESPFrameWriter.size(ofBulk: argument.count) }
-        var writer = RESPFrameWriter(size: size, count: arguments.count)
-        for argument in arguments { writer.append(argument) }
-        self.init(writer)
+        self.init(RESPFrameWriter.frame(size: size, count: arguments.count) { writer in
+            for argument in arguments { writer.append(argument) }
+        }, count: arguments.count)
     }
 
-    private init(_ writer: RESPFrameWriter) {
-        frame = writer.buffer
-        count = writer.count
-        nameOffset = writer.nameOffset
-        nameLength = writer.nameLength
+    private init(_ frame: (buffer: ByteBuffer, nameOffset: Int, nameLength: Int), count: Int) {
+        self.frame = frame.buffer
+        self.count = count
+        nameOffset = frame.nameOffset
+        nameLength = frame.nameLength
     }
 
     /// The arguments, each as its own byte array, read back from the frame: for tests and
