@@ -46,13 +46,13 @@ let package = Package(
             dependencies: ["SyftProxyCore", .product(name: "DequeModule", package: "swift-collections")],
             swiftSettings: strict
         ),
-        // hiredis, for RESP encoding and reply parsing.
+        // hiredis, for reply parsing, and the reference the tests hold command frames to.
         .systemLibrary(
             name: "CHiredis",
             path: "Sources/CHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
-        // A Redis client for SwiftNIO servers: hiredis formats and parses, NIO does the I/O.
+        // A Redis client for SwiftNIO servers: commands written as RESP into NIO buffers, hiredis parses, NIO does the I/O.
         .target(
             name: "SyftProxyRedis",
             dependencies: [

@@ -12,7 +12,7 @@ struct SyftProxyBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "syft-proxy-bench",
         abstract: "Round-trip latency and throughput of syft-proxy, with in-run baselines.",
-        subcommands: [RunCommand.self, RedisModesCommand.self, EchoServerCommand.self, LoadCommand.self],
+        subcommands: [RunCommand.self, RedisModesCommand.self, EchoServerCommand.self, LoadCommand.self, CodecCommand.self],
         defaultSubcommand: RunCommand.self)
 }
 

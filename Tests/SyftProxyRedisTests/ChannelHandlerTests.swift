@@ -32,7 +32,7 @@ import Testing
             let promise = loop.makePromise(of: RESPValue.self)
             let outcome = Outcome()
             promise.futureResult.whenComplete { outcome.result = $0 }
-            return (RedisRequest(id: nextID, bytes: try RedisCommand(arguments).encode(allocator: channel.allocator), promise: promise, timeout: timeout), outcome)
+            return (RedisRequest(id: nextID, bytes: try RedisCommand(arguments).encoded(), promise: promise, timeout: timeout), outcome)
         }
 
         mutating func send(_ arguments: String...) throws -> Outcome {
@@ -40,7 +40,7 @@ import Testing
             let promise = loop.makePromise(of: RESPValue.self)
             let outcome = Outcome()
             promise.futureResult.whenComplete { outcome.result = $0 }
-            handler.write(RedisRequest(id: nextID, bytes: try RedisCommand(arguments).encode(allocator: channel.allocator), promise: promise, timeout: .seconds(1)))
+            handler.write(RedisRequest(id: nextID, bytes: try RedisCommand(arguments).encoded(), promise: promise, timeout: .seconds(1)))
             return outcome
         }
 

@@ -11,7 +11,6 @@ public final class RedisConnection: Sendable {
     let channel: any Channel
     private let handler: NIOLoopBound<RedisChannelHandler>
     private let commandTimeout: TimeAmount
-    private let allocator = ByteBufferAllocator()
     private let nextRequestID = Atomic<UInt64>(0)
 
     private init(configuration: RedisConfiguration, channel: any Channel, handler: NIOLoopBound<RedisChannelHandler>) {
@@ -106,8 +105,8 @@ public final class RedisConnection: Sendable {
     /// written yet is dropped, one already written has its reply discarded when it comes.
     private func roundTrip(_ command: RedisCommand, timeout: TimeAmount) async throws -> RESPValue {
         try Task.checkCancellation()
-        // Encoding happens on the caller's thread, which spreads the work off the event loop.
-        let bytes = try command.encode(allocator: allocator)
+        // The frame was built with the command, on the caller's thread, off the event loop.
+        let bytes = try command.encoded()
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
         let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).newValue
         let handler = self.handler
@@ -130,7 +129,7 @@ public final class RedisConnection: Sendable {
         batch.reserveCapacity(commands.count)
         for command in commands {
             let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).newValue
-            batch.append(RedisRequest(id: id, bytes: try command.encode(allocator: allocator), promise: channel.eventLoop.makePromise(), timeout: commandTimeout))
+            batch.append(RedisRequest(id: id, bytes: try command.encoded(), promise: channel.eventLoop.makePromise(), timeout: commandTimeout))
         }
         let requests = batch
         let handler = self.handler
@@ -158,7 +157,7 @@ public final class RedisConnection: Sendable {
     /// Writes a command whose answer comes as a push (`SUBSCRIBE`, `PING` on a subscriber).
     func post(_ command: RedisCommand) throws {
         let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).newValue
-        enqueue(RedisRequest(id: id, bytes: try command.encode(allocator: allocator), promise: nil, timeout: .zero))
+        enqueue(RedisRequest(id: id, bytes: try command.encoded(), promise: nil, timeout: .zero))
     }
 
     /// Turns this into a subscriber connection: replies no caller waits for go to `onPush`,

@@ -1,17 +1,33 @@
 import CHiredis
 
-/// hiredis' incremental reply parser. The C reader is not thread safe, so an instance is owned
-/// by one channel handler and used on that channel's event loop only; it is freed with the
-/// handler.
+/// hiredis' incremental reply parser, building `RESPValue`s as it reads.
+///
+/// hiredis' own reply objects would copy every string out of its read buffer into a malloc'd
+/// `redisReply`, to be copied again into a `RESPValue` and freed; its create callbacks
+/// (`ReplyNode`) copy each string once, straight into the value. The C reader is not thread
+/// safe, so an instance is owned by one channel handler and used on that channel's event loop
+/// only; it is freed with the handler.
 final class HiredisReader {
     private let reader: UnsafeMutablePointer<redisReader>
+    /// hiredis keeps a pointer to the table, so it lives as long as the reader.
+    private let functions: UnsafeMutablePointer<redisReplyObjectFunctions>
 
     init() throws {
-        guard let reader = redisReaderCreate() else { throw RedisError.protocolError("hiredis could not allocate a reply reader") }
+        functions = .allocate(capacity: 1)
+        functions.initialize(to: ReplyNode.functions)
+        guard let reader = redisReaderCreateWithFunctions(functions) else {
+            functions.deallocate()
+            throw RedisError.protocolError("hiredis could not allocate a reply reader")
+        }
         self.reader = reader
     }
 
-    deinit { redisReaderFree(reader) }
+    deinit {
+        // First the reader: freeing it hands a half-read reply to the table's freeObject.
+        redisReaderFree(reader)
+        functions.deinitialize(count: 1)
+        functions.deallocate()
+    }
 
     func feed(_ bytes: UnsafeRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
@@ -26,42 +42,12 @@ final class HiredisReader {
         var raw: UnsafeMutableRawPointer?
         guard redisReaderGetReply(reader, &raw) == REDIS_OK else { throw RedisError.protocolError(errorText) }
         guard let raw else { return nil }
-        defer { freeReplyObject(raw) }
-        return Self.convert(raw.assumingMemoryBound(to: redisReply.self))
+        return Unmanaged<ReplyNode>.fromOpaque(raw).takeRetainedValue().finish()
     }
 
     private var errorText: String {
         withUnsafeBytes(of: reader.pointee.errstr) { bytes in
             String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
         }
-    }
-
-    private static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RESPValue {
-        let value = reply.pointee
-        switch value.type {
-        case REDIS_REPLY_STRING:
-            return .bulkString(bytes(value.str, count: value.len))
-        case REDIS_REPLY_STATUS:
-            return .simpleString(String(decoding: bytes(value.str, count: value.len), as: UTF8.self))
-        case REDIS_REPLY_ERROR:
-            return .error(String(decoding: bytes(value.str, count: value.len), as: UTF8.self))
-        case REDIS_REPLY_INTEGER:
-            return .integer(Int64(value.integer))
-        case REDIS_REPLY_ARRAY:
-            var items: [RESPValue] = []
-            items.reserveCapacity(Int(value.elements))
-            for index in 0..<Int(value.elements) {
-                items.append(value.element?[index].map(convert) ?? .null)
-            }
-            return .array(items)
-        default:
-            // REDIS_REPLY_NIL: a null bulk string or a null array.
-            return .null
-        }
-    }
-
-    private static func bytes(_ pointer: UnsafeMutablePointer<CChar>?, count: Int) -> [UInt8] {
-        guard let pointer, count > 0 else { return [] }
-        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 }

@@ -1,52 +1,54 @@
-/// One command and its arguments, binary safe.
+import NIOCore
+
+/// One command and its arguments, binary safe, held as the RESP frame Redis reads:
+/// `*N\r\n`, then `$len\r\n<bytes>\r\n` per argument.
 ///
-/// The arguments live back to back in one byte array, so building a command costs two
-/// allocations whatever its argument count, and hiredis can be handed pointers into it
-/// without copying.
+/// Building the command is the arguments' only copy on their way to the socket: the
+/// connection writes this buffer as it is, and a command sent again (a cluster redirect,
+/// `ASKING`) shares it.
 public struct RedisCommand: Sendable {
-    /// Every argument's bytes, concatenated, then one spare byte: the storage is never empty,
-    /// so every argument, even an empty one, has a valid address to hand to hiredis.
-    var storage: [UInt8]
-    /// The byte count of each argument, in order.
-    var lengths: [Int]
+    /// Never read from, so every send sees the whole frame.
+    let frame: ByteBuffer
+    /// The argument count, the name included.
+    let count: Int
+    /// Where the name's bytes start in the frame, and how many there are: logs name the
+    /// command without parsing the frame.
+    private let nameOffset: Int
+    private let nameLength: Int
 
     public init(_ arguments: String...) { self.init(arguments) }
 
     public init(_ arguments: [String]) {
-        storage = []
-        storage.reserveCapacity(arguments.reduce(1) { $0 + $1.utf8.count })
-        lengths = []
-        lengths.reserveCapacity(arguments.count)
-        for argument in arguments {
-            storage.append(contentsOf: argument.utf8)
-            lengths.append(argument.utf8.count)
-        }
-        storage.append(0)
+        var size = RESPFrameWriter.headerSize(count: arguments.count)
+        for argument in arguments { size += RESPFrameWriter.size(ofBulk: argument.utf8.count) }
+        self.init(RESPFrameWriter.frame(size: size, count: arguments.count) { writer in
+            for argument in arguments { writer.append(argument) }
+        }, count: arguments.count)
     }
 
     public init(arguments: [[UInt8]]) {
-        storage = []
-        storage.reserveCapacity(arguments.reduce(1) { $0 + $1.count })
-        lengths = []
-        lengths.reserveCapacity(arguments.count)
-        for argument in arguments {
-            storage.append(contentsOf: argument)
-            lengths.append(argument.count)
-        }
-        storage.append(0)
+        var size = RESPFrameWriter.headerSize(count: arguments.count)
+        for argument in arguments { size += RESPFrameWriter.size(ofBulk: argument.count) }
+        self.init(RESPFrameWriter.frame(size: size, count: arguments.count) { writer in
+            for argument in arguments { writer.append(argument) }
+        }, count: arguments.count)
     }
 
-    /// The arguments, each as its own byte array.
+    private init(_ frame: (buffer: ByteBuffer, nameOffset: Int, nameLength: Int), count: Int) {
+        self.frame = frame.buffer
+        self.count = count
+        nameOffset = frame.nameOffset
+        nameLength = frame.nameLength
+    }
+
+    /// The arguments, each as its own byte array, read back from the frame: for tests and
+    /// diagnostics, not the send path.
     public var arguments: [[UInt8]] {
-        var offset = 0
-        return lengths.map { length in
-            defer { offset += length }
-            return Array(storage[offset..<offset + length])
-        }
+        RESPFrameWriter.arguments(in: frame, count: count)
     }
 
     /// The command name, for logs and error messages (never the arguments, which may be secrets).
     public var name: String {
-        String(decoding: storage.prefix(lengths.first ?? 0), as: UTF8.self)
+        frame.getString(at: frame.readerIndex + nameOffset, length: nameLength) ?? ""
     }
 }
