@@ -68,10 +68,13 @@ import SyftProxyTestSupport
         let stray = try await ProxyProcess.launch(environment: environment)
         defer { stray.stop() }
         let strayHTTP = HTTP(baseURL: stray.baseURL)
-        let ready = try await strayHTTP.get("/ready")
-        #expect(ready.status == 503)
-        let detail = ready.json?["detail"]?.stringValue ?? ""
-        #expect(detail.contains("PROXY_REDIS_SHARDS=8") && detail.contains("16 shards"), "\(detail)")
+        // Unready from the start; the reason names the counts once it has reached Redis.
+        #expect(try await strayHTTP.get("/ready").status == 503)
+        try await eventually("the stray replica's /ready names both shard counts", within: 10) {
+            let ready = try await strayHTTP.get("/ready")
+            let detail = ready.json?["detail"]?.stringValue ?? ""
+            return ready.status == 503 && detail.contains("PROXY_REDIS_SHARDS=8") && detail.contains("16 shards")
+        }
         #expect(try await strayHTTP.get("/rpc/status/\(id)").status == 503)
         #expect(try await send(strayHTTP).status == 503)
         #expect(try await cluster.http(0).get("/rpc/status/\(id)").status == 200)

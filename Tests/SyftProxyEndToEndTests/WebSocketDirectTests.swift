@@ -34,14 +34,21 @@ import Testing
         #expect(socket.items.allSatisfy { $0["attempts"]?.intValue == 1 })
     }
 
-    /// Sends to a full socket queue up; the socket takes them, oldest first, as it frees.
+    /// Sends to a full socket queue up; the socket takes them, oldest first, as it frees. A
+    /// non-blocking send always takes the queue: it answers `pending`, as the contract says.
     @Test func aFullSocketGetsTheRestFromItsQueueInOrder() async throws {
         let (proxy, stop) = try await WebSocketTests().launch(.redis)
         defer { stop() }
         let http = HTTP(baseURL: proxy.baseURL)
         let socket = try await TestSocket.connect(proxy.baseURL, concurrency: 2)
-        var ids: [String] = []
-        for n in 0..<6 { ids.append(try #require(try await send(http, params: ["a": .int(n), "b": 0]).json?["id"]?.stringValue)) }
+        let calls = (0..<2).map { n in Task { try await send(http, params: ["a": .int(n), "b": 0], blocking: true, timeout: 20) } }
+        try await socket.waitForItems(2)
+        var queued: [String] = []
+        for n in 2..<6 {
+            let sent = try await send(http, params: ["a": .int(n), "b": 0])
+            #expect(sent.json?["status"] == "pending")
+            queued.append(try #require(sent.json?["id"]?.stringValue))
+        }
         var answered = 0
         while answered < 6 {
             try await socket.waitForItems(answered + 1)
@@ -51,10 +58,11 @@ import Testing
             socket.answer(items[answered])
             answered += 1
         }
-        #expect(socket.items.compactMap { $0["id"]?.stringValue } == ids)
+        #expect(Array(socket.items.compactMap { $0["id"]?.stringValue }.dropFirst(2)) == queued)
+        for call in calls { #expect(try await call.value.json?["status"] == "completed") }
         let metrics = try await http.get("/metrics").text
         #expect(metrics.contains(#"rpc_direct_deliveries_total{mode="websocket"} 2"#))
-        for id in ids { #expect(try await waitForStatus(http, id: id, until: isFinal)?["status"] == "completed") }
+        for id in queued { #expect(try await waitForStatus(http, id: id, until: isFinal)?["status"] == "completed") }
     }
 
     /// The replica holding a directly leased request dies with it: the lease's expiry delivers
@@ -63,8 +71,11 @@ import Testing
         let cluster = try await Cluster.launch(replicas: 2, environment: ["PROXY_LEASE_SECONDS": "2"])
         defer { cluster.stop() }
         let doomed = try await TestSocket.connect(cluster.replicas[0].baseURL)
-        let id = try #require(try await send(cluster.http(0), params: ["a": 40, "b": 2]).json?["id"]?.stringValue)
+        // Blocking: the caller's replica is the one that dies, so the call itself is lost.
+        let call = Task { try? await send(cluster.http(0), params: ["a": 40, "b": 2], blocking: true, timeout: 30) }
+        defer { call.cancel() }
         try await doomed.waitForItems(1)
+        let id = try #require(doomed.items.first?["id"]?.stringValue)
         let metrics = try await cluster.http(0).get("/metrics").text
         #expect(metrics.contains(#"rpc_direct_deliveries_total{mode="websocket"} 1"#))
         cluster.replicas[0].kill9()

@@ -16,9 +16,9 @@ import Testing
         ])
         do {
             try await body(server, tlsPort, certificates)
-            await server.stop()
+            server.stop()
         } catch {
-            await server.stop()
+            server.stop()
             throw error
         }
     }

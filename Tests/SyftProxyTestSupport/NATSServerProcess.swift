@@ -13,13 +13,7 @@ public final class NATSServerProcess: Sendable {
     /// The server's name in its INFO, unique per launch: tells this server from another that
     /// took the port.
     let name: String
-    private let running = Mutex<Running?>(nil)
-
-    private struct Running: Sendable {
-        let server: ChildProcess
-        let watchdog: ChildProcess
-        let lifeline: Int32
-    }
+    private let running = Mutex<WatchedServer?>(nil)
 
     public static let installHint = "nats-server is not installed; install it with `apt-get install nats-server` (or run scripts/setup.sh)"
 
@@ -52,19 +46,9 @@ public final class NATSServerProcess: Sendable {
 
     /// Starts the server and waits (at most 10 s) until it answers INFO with this launch's name.
     private func start(binary: String) async throws {
-        let server = try ChildProcess(binary, ["-a", "127.0.0.1", "-p", String(port), "-n", name], collectOutput: true)
-        let lifeline = try lifeline()
-        let watchdog: ChildProcess
-        do {
-            watchdog = try ChildProcess("/bin/sh", ["-c", "read _; kill -KILL \(server.processIdentifier) 2>/dev/null"], stdin: lifeline.read)
-        } catch {
-            close(lifeline.read)
-            close(lifeline.write)
-            server.kill9()
-            throw error
-        }
-        close(lifeline.read)
-        running.withLock { $0 = Running(server: server, watchdog: watchdog, lifeline: lifeline.write) }
+        let watched = try WatchedServer.start(binary, ["-a", "127.0.0.1", "-p", String(port), "-n", name])
+        let server = watched.server
+        running.withLock { $0 = watched }
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(10)
         while clock.now < deadline {
@@ -79,10 +63,7 @@ public final class NATSServerProcess: Sendable {
 
     /// SIGKILL: core NATS keeps nothing worth flushing.
     public func stop() {
-        guard let current = running.withLock({ state in defer { state = nil }; return state }) else { return }
-        current.server.kill9()
-        current.watchdog.kill9()
-        close(current.lifeline)
+        running.withLock { state in defer { state = nil }; return state }?.kill()
     }
 
     deinit { stop() }

@@ -7,22 +7,13 @@ import Foundation
 import Synchronization
 
 /// A throwaway `redis-server` on a free 127.0.0.1 port, without persistence. It can be stopped
-/// and started again on the same port, to test outages.
-///
-/// No server outlives the test process: each one has a watchdog shell reading a socket only this
-/// process holds open, so if the process dies, even by SIGKILL, the socket closes and the
-/// watchdog kills the server.
+/// and started again on the same port, to test outages. No server outlives the test process
+/// (``WatchedServer``).
 public final class RedisServerProcess: Sendable {
     public let port: Int
     /// Extra redis-server options, e.g. `["--requirepass", "secret"]`.
     public let options: [String]
-    private let running = Mutex<Running?>(nil)
-
-    private struct Running: Sendable {
-        let server: ChildProcess
-        let watchdog: ChildProcess
-        let lifeline: Int32
-    }
+    private let running = Mutex<WatchedServer?>(nil)
 
     public var url: String { "redis://127.0.0.1:\(port)/0" }
 
@@ -57,23 +48,12 @@ public final class RedisServerProcess: Sendable {
     /// Starts the server and waits (at most 10 s, without blocking a thread of the concurrency
     /// pool) until it answers as this very process.
     public func start() async throws {
-        let server = try ChildProcess(
+        let watched = try WatchedServer.start(
             Self.binary,
             ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
-             "--protected-mode", "yes", "--dir", "/tmp", "--loglevel", "warning"] + options,
-            collectOutput: true)
-        let lifeline = try lifeline()
-        let watchdog: ChildProcess
-        do {
-            watchdog = try ChildProcess("/bin/sh", ["-c", "read _; kill -KILL \(server.processIdentifier) 2>/dev/null"], stdin: lifeline.read)
-        } catch {
-            close(lifeline.read)
-            close(lifeline.write)
-            server.kill9()
-            throw error
-        }
-        close(lifeline.read)
-        running.withLock { $0 = Running(server: server, watchdog: watchdog, lifeline: lifeline.write) }
+             "--protected-mode", "yes", "--dir", "/tmp", "--loglevel", "warning"] + options)
+        let server = watched.server
+        running.withLock { $0 = watched }
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(10)
         while clock.now < deadline {
@@ -89,10 +69,7 @@ public final class RedisServerProcess: Sendable {
 
     /// SIGKILL: the server keeps nothing worth flushing.
     public func stop() {
-        guard let current = running.withLock({ state in defer { state = nil }; return state }) else { return }
-        current.server.kill9()
-        current.watchdog.kill9()
-        close(current.lifeline)
+        running.withLock { state in defer { state = nil }; return state }?.kill()
     }
 
     /// Runs redis-cli against this server and returns its trimmed output.

@@ -30,8 +30,9 @@ struct SendRoutes: Sendable {
         let store = environment.store
         let metrics = environment.metrics
         let logger = context.logger
-        // An Idempotency-Key's send has a claim step of its own; it takes the queue.
-        let reservation = idempotencyKey == nil ? environment.localConsumers.reserve(appName: new.appName, destination: new.destination) : nil
+        // The local fast path is for blocking sends without an Idempotency-Key: a non-blocking
+        // send answers `pending` (the contract), and a key's send has a claim step of its own.
+        let reservation = send.blocking && idempotencyKey == nil ? environment.localConsumers.reserve(appName: new.appName, destination: new.destination) : nil
         let handedOver = Atomic(false)
         let accepted: @Sendable (CreateOutcome) -> Void = { outcome in
             if case .created(let record) = outcome { metrics.accepted(record) }
@@ -41,7 +42,7 @@ struct SendRoutes: Sendable {
         defer { if let reservation, !handedOver.exchange(true, ordering: .relaxed) { reservation.cancel() } }
         do {
             guard send.blocking else {
-                let outcome = try await store.create([new], idempotencyKey: idempotencyKey, leasingTo: reservation?.kind).first
+                let outcome = try await store.create([new], idempotencyKey: idempotencyKey).first
                 guard let outcome else { throw Self.acceptedNothing }
                 accepted(outcome)
                 return JSONResponse.make(outcome.record.statusJSON, headers: Self.headers(rateHeaders, outcome))
