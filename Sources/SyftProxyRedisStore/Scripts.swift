@@ -155,6 +155,7 @@ enum Scripts {
     local direct = ARGV[7 + n * 10]
     local leased = 0
     local created = cjson.encode({{fmt(t), 'created', ''}})
+    local function add(list, name, value) list[#list + 1] = name; list[#list + 1] = value end
     for i = 0, n - 1 do
       local b = 6 + i * 10
       local kb = 11 + i * 3
@@ -162,22 +163,35 @@ enum Scripts {
       local k, qk, ek = KEYS[kb], KEYS[kb + 1], KEYS[kb + 2]
       local timeout = tonumber(ARGV[b + 7])
       local deadline = t + timeout
-      redis.call('HSET', k, 'id', id, 'app', app, 'func', ARGV[b + 2], 'dest', dest, 'sender', ARGV[b + 4],
+      local leaseNow = n == 1 and direct ~= '' and redis.call('EXISTS', ek) == 0 and redis.call('LLEN', qk) == 0
+      local fields = {'id', id, 'app', app, 'func', ARGV[b + 2], 'dest', dest, 'sender', ARGV[b + 4],
         'headers', ARGV[b + 6], 'timeout', ARGV[b + 7], 'endpoint', ARGV[b + 8],
-        'trace', ARGV[b + 9], 'state', 'pending', 'attempts', '0', 'created', fmt(t), 'updated', fmt(t),
-        'deadline', fmt(deadline), 'ttl', ARGV[1], 'qk', qk, 'ek', ek, 'fttl', fttl, 'tl', created)
+        'trace', ARGV[b + 9], 'created', fmt(t), 'updated', fmt(t),
+        'deadline', fmt(deadline), 'ttl', ARGV[1], 'qk', qk, 'ek', ek, 'fttl', fttl}
+      if shared ~= '' then add(fields, 'pref', KEYS[10]) else add(fields, 'params', ARGV[b + 5]) end
+      if idem ~= '' then add(fields, 'idem', idem) end
+      local untilTime
+      if leaseNow then
+        untilTime = t + tonumber(ARGV[8 + n * 10])
+        add(fields, 'state', 'processing')
+        add(fields, 'attempts', '1')
+        add(fields, 'lseq', '1')
+        add(fields, 'ltok', '1')
+        add(fields, 'lease', fmt(untilTime))
+        add(fields, 'tl', cjson.encode({{fmt(t), 'created', ''}, {fmt(t), 'leased', direct .. ', attempt 1'}}))
+      else
+        add(fields, 'state', 'pending')
+        add(fields, 'attempts', '0')
+        add(fields, 'tl', created)
+      end
+      redis.call('HSET', k, unpack(fields))
       redis.call('ZADD', idxk, 0, imem(t, id))
-      if shared ~= '' then redis.call('HSET', k, 'pref', KEYS[10]) else redis.call('HSET', k, 'params', ARGV[b + 5]) end
-      if idem ~= '' then redis.call('HSET', k, 'idem', idem) end
       -- Open until its deadline, then kept for the TTL: answerable for as long as it is open.
       local life = ttl + math.ceil(timeout * 1000)
       if life > longest then longest = life end
       redis.call('PEXPIRE', k, life)
       redis.call('ZADD', dlk, deadline, id)
-      if n == 1 and direct ~= '' and redis.call('EXISTS', ek) == 0 and redis.call('LLEN', qk) == 0 then
-        local untilTime = t + tonumber(ARGV[8 + n * 10])
-        redis.call('HSET', k, 'state', 'processing', 'attempts', '1', 'lseq', '1', 'ltok', '1', 'lease', fmt(untilTime),
-          'tl', cjson.encode({{fmt(t), 'created', ''}, {fmt(t), 'leased', direct .. ', attempt 1'}}))
+      if leaseNow then
         redis.call('ZADD', lsk, untilTime, id)
         leased = 1
       elseif route(id, qk, ek, false) then

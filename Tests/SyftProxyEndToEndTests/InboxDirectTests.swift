@@ -13,7 +13,7 @@ import Testing
         let http = HTTP(baseURL: proxy.baseURL)
         for n in 0..<5 {
             let poll = Task { try await http.get("/rpc/inbox/calculator?destination=bob@example.com&max=10&wait=10") }
-            try await eventually("the poll is in flight") { try await proxy.waitingPolls(http) > 0 }
+            try await eventually("the poll is in flight") { try await inFlightRequests(http) > 0 }
             // Time for its first, empty lease, after which it waits as a local consumer.
             try await Task.sleep(for: .milliseconds(200))
             let call = Task { try await send(http, params: ["a": .int(n), "b": 2], blocking: true, timeout: 10) }
@@ -51,11 +51,9 @@ import Testing
     }
 }
 
-extension ProxyProcess {
-    /// Requests in flight on this replica's /rpc routes (its metrics' gauge): a parked poll is one.
-    func waitingPolls(_ http: HTTP) async throws -> Int {
-        let metrics = try await http.get("/metrics").text
-        let line = metrics.split(separator: "\n").first { $0.hasPrefix("rpc_in_flight_requests ") || $0.hasPrefix("rpc_in_flight ") }
-        return (line?.split(separator: " ").last.flatMap { Double($0) }).map { Int($0) } ?? 0
-    }
+/// Requests in flight on a replica's /rpc routes (its metrics' gauge): a parked poll is one.
+func inFlightRequests(_ http: HTTP) async throws -> Int {
+    let metrics = try await http.get("/metrics").text
+    let line = metrics.split(separator: "\n").first { $0.hasPrefix("rpc_in_flight_requests ") }
+    return (line?.split(separator: " ").last.flatMap { Double($0) }).map { Int($0) } ?? 0
 }

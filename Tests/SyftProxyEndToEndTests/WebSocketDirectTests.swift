@@ -13,6 +13,7 @@ import Testing
         defer { stop() }
         let http = HTTP(baseURL: proxy.baseURL)
         let socket = try await TestSocket.connect(proxy.baseURL, concurrency: 4)
+        try await socketIsServing(http)
         let answering = Task {
             var answered = 0
             while !Task.isCancelled {
@@ -41,6 +42,7 @@ import Testing
         defer { stop() }
         let http = HTTP(baseURL: proxy.baseURL)
         let socket = try await TestSocket.connect(proxy.baseURL, concurrency: 2)
+        try await socketIsServing(http)
         let calls = (0..<2).map { n in Task { try await send(http, params: ["a": .int(n), "b": 0], blocking: true, timeout: 20) } }
         try await socket.waitForItems(2)
         var queued: [String] = []
@@ -71,6 +73,7 @@ import Testing
         let cluster = try await Cluster.launch(replicas: 2, environment: ["PROXY_LEASE_SECONDS": "2"])
         defer { cluster.stop() }
         let doomed = try await TestSocket.connect(cluster.replicas[0].baseURL)
+        try await socketIsServing(cluster.http(0))
         // Blocking: the caller's replica is the one that dies, so the call itself is lost.
         let call = Task { try? await send(cluster.http(0), params: ["a": 40, "b": 2], blocking: true, timeout: 30) }
         defer { call.cancel() }
@@ -89,4 +92,10 @@ import Testing
         #expect(status?["status"] == "completed")
         #expect(status?["result"]?.doubleValue == 42)
     }
+}
+
+/// The app's end of an upgrade opens before the replica's session starts: a send made in
+/// between takes the queue. The open gauge counts a session once it takes sends directly.
+func socketIsServing(_ http: HTTP) async throws {
+    try await eventually("the replica counts the socket open") { try await http.get("/metrics").text.contains("rpc_websockets_open 1") }
 }

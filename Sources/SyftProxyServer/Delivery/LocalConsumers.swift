@@ -64,10 +64,13 @@ final class LocalConsumers: Sendable {
     var isEmpty: Bool { pairs.withLock { $0.isEmpty } }
 }
 
-/// Room held on a local consumer while its request is created. Exactly one of `complete` and
-/// `cancel` must follow.
-struct LocalReservation: Sendable {
+/// Room held on a local consumer while its request is created. The first of `complete` and
+/// `cancel` settles it; later calls do nothing, so a send can cancel on every way out.
+final class LocalReservation: Sendable {
     let consumer: any LocalConsumer
+    private let settled = Atomic(false)
+
+    init(consumer: any LocalConsumer) { self.consumer = consumer }
 
     var kind: InboxConsumer { consumer.kind }
 
@@ -75,6 +78,7 @@ struct LocalReservation: Sendable {
     /// was queued, a duplicate, or routed to push) just frees the room. A consumer that closed
     /// in between gets nothing: its lease goes back at once, uncounted, since no app saw it.
     func complete(_ outcome: CreateOutcome, store: any RPCStore, logger: Logger) {
+        guard !settled.exchange(true, ordering: .acquiringAndReleasing) else { return }
         guard case .created(let record) = outcome, record.state == .processing, let token = record.leaseToken else {
             return consumer.cancelReservation()
         }
@@ -88,5 +92,8 @@ struct LocalReservation: Sendable {
         }
     }
 
-    func cancel() { consumer.cancelReservation() }
+    func cancel() {
+        guard !settled.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        consumer.cancelReservation()
+    }
 }

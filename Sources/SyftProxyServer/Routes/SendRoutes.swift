@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import Synchronization
 import SyftProxyCore
 
 /// POST /rpc/send and POST /rpc/broadcast: where requests enter the proxy.
@@ -33,13 +32,12 @@ struct SendRoutes: Sendable {
         // The local fast path is for blocking sends without an Idempotency-Key: a non-blocking
         // send answers `pending` (the contract), and a key's send has a claim step of its own.
         let reservation = send.blocking && idempotencyKey == nil ? environment.localConsumers.reserve(appName: new.appName, destination: new.destination) : nil
-        let handedOver = Atomic(false)
         let accepted: @Sendable (CreateOutcome) -> Void = { outcome in
             if case .created(let record) = outcome { metrics.accepted(record) }
-            if let reservation, !handedOver.exchange(true, ordering: .relaxed) { reservation.complete(outcome, store: store, logger: logger) }
+            reservation?.complete(outcome, store: store, logger: logger)
         }
         // A create that failed (or was cancelled) hands nothing over; its room is freed.
-        defer { if let reservation, !handedOver.exchange(true, ordering: .relaxed) { reservation.cancel() } }
+        defer { reservation?.cancel() }
         do {
             guard send.blocking else {
                 let outcome = try await store.create([new], idempotencyKey: idempotencyKey).first

@@ -58,10 +58,11 @@ final class SocketSession: LocalConsumer {
     }
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
-        metrics.webSocketOpened()
         logger.info("websocket opened", metadata: ["app_name": "\(parameters.appName)", "destination": "\(parameters.destination)", "concurrency": "\(parameters.concurrency)"])
         let pair = QueueName(appName: parameters.appName, destination: parameters.destination)
         localConsumers?.add(self, for: pair)
+        // Counted open once it takes sends directly, so the gauge never runs ahead of that.
+        metrics.webSocketOpened()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.write(to: outbound) }
             group.addTask { await self.deliver() }
